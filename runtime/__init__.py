@@ -1,0 +1,1 @@
+"""Lineside edge runtime: reads PLCs, runs rules, acts within safe limits."""

@@ -1,0 +1,76 @@
+"""Messages that flow through the runtime: samples with quality, and events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+
+class Quality(IntEnum):
+    """Sample quality; a larger value is worse, so combining inputs takes the maximum."""
+
+    GOOD = 0
+    UNCERTAIN = 1
+    STALE = 2
+    BAD = 3
+
+    @classmethod
+    def parse(cls, text: str) -> Quality:
+        """Quality from its name, case-insensitive ("good", "BAD", ...)."""
+        return cls[text.upper()]
+
+
+GOOD = int(Quality.GOOD)
+BAD = int(Quality.BAD)
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One reading of one tag: source timestamp in epoch seconds, value and quality."""
+
+    tag: str
+    ts: float
+    value: Any
+    quality: int = GOOD
+
+
+class EventKind:
+    """Kinds of events the engine emits (plain strings, stable on the wire)."""
+
+    ALARM_RAISED = "alarm.raised"
+    ALARM_CLEARED = "alarm.cleared"
+    WRITE = "write"
+    WRITE_REFUSED = "write.refused"
+    LINE_MODE = "line_mode"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something that happened: an alarm raised or cleared, a write, a mode change."""
+
+    kind: str
+    ts: float
+    flow: str
+    node: str
+    data: dict[str, Any] = field(default_factory=dict)
+    shadow: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class WriteRequest:
+    """A rule's request to write a tag; the runtime executes it or refuses it."""
+
+    tag: str
+    value: float | int | bool
+    ts: float
+    flow: str
+    node: str
+
+
+class LineMode:
+    """Line modes: rules may act in automatic; no AI-driven writes in manual."""
+
+    AUTOMATIC = "automatic"
+    MANUAL = "manual"
+    ALL = (AUTOMATIC, MANUAL)

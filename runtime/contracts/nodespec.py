@@ -1,0 +1,133 @@
+"""Node type specs: pure metadata the registry, the validator and the HMI share.
+
+A spec names its implementation as a dotted string, so specs load without the code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+PORT_KINDS = ("number", "bool", "vector", "event", "any")
+PARAM_TYPES = ("number", "integer", "bool", "string", "enum", "tag", "expression")
+
+
+@dataclass(frozen=True, slots=True)
+class PortSpec:
+    """An input or output port and the kind of value it carries."""
+
+    name: str
+    kind: str = "number"
+    title: str = ""
+
+    def accepts(self, other_kind: str) -> bool:
+        """Whether a value of `other_kind` may be wired into this port."""
+        return self.kind == "any" or other_kind == "any" or self.kind == other_kind
+
+
+@dataclass(frozen=True, slots=True)
+class ParamSpec:
+    """A node parameter: its type, default, range and unit; tunable ones get a slider."""
+
+    name: str
+    type: str = "number"
+    default: Any = None
+    required: bool = False
+    min: float | None = None
+    max: float | None = None
+    unit: str = ""
+    tunable: bool = False
+    choices: tuple[str, ...] = ()
+    title: str = ""
+    description: str = ""
+
+    def check(self, value: Any) -> str | None:
+        """None when `value` is acceptable, else a message saying what is wrong."""
+        if self.type in ("number", "integer"):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                return f"must be a number, found {value!r}"
+            if self.type == "integer" and not float(value).is_integer():
+                return f"must be a whole number, found {value!r}"
+            if self.min is not None and value < self.min:
+                return f"must be at least {self.min:g}{_unit(self.unit)}, found {value!r}"
+            if self.max is not None and value > self.max:
+                return f"must be at most {self.max:g}{_unit(self.unit)}, found {value!r}"
+            return None
+        if self.type == "bool":
+            return None if isinstance(value, bool) else f"must be true or false, found {value!r}"
+        if self.type == "enum":
+            if value not in self.choices:
+                return f"must be one of {', '.join(self.choices)}; found {value!r}"
+            return None
+        if not isinstance(value, str) or (self.required and not value):
+            return f"must be a non-empty text, found {value!r}"
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class NodeSpec:
+    """A node type: identity, ports, parameters and where its implementation lives."""
+
+    type: str
+    title: str
+    category: str
+    implementation: str
+    version: int = 1
+    icon: str = ""
+    description: str = ""
+    inputs: tuple[PortSpec, ...] = ()
+    outputs: tuple[PortSpec, ...] = ()
+    params: tuple[ParamSpec, ...] = ()
+    legacy_ids: tuple[str, ...] = ()
+    is_source: bool = False
+    is_action: bool = False
+
+    def input(self, name: str) -> PortSpec | None:
+        """The input port with this name, if any."""
+        return next((p for p in self.inputs if p.name == name), None)
+
+    def output(self, name: str) -> PortSpec | None:
+        """The output port with this name, if any."""
+        return next((p for p in self.outputs if p.name == name), None)
+
+    def param(self, name: str) -> ParamSpec | None:
+        """The parameter with this name, if any."""
+        return next((p for p in self.params if p.name == name), None)
+
+    def resolve_params(self, given: dict[str, Any]) -> dict[str, Any]:
+        """Parameters with defaults filled in for the ones not given."""
+        return {p.name: given.get(p.name, p.default) for p in self.params}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form, for the HMI's palette and property forms."""
+        return {
+            "type": self.type,
+            "version": self.version,
+            "title": self.title,
+            "category": self.category,
+            "icon": self.icon,
+            "description": self.description,
+            "inputs": [{"name": p.name, "kind": p.kind, "title": p.title} for p in self.inputs],
+            "outputs": [{"name": p.name, "kind": p.kind, "title": p.title} for p in self.outputs],
+            "params": [
+                {
+                    "name": p.name,
+                    "type": p.type,
+                    "default": p.default,
+                    "required": p.required,
+                    "min": p.min,
+                    "max": p.max,
+                    "unit": p.unit,
+                    "tunable": p.tunable,
+                    "choices": list(p.choices),
+                    "title": p.title,
+                    "description": p.description,
+                }
+                for p in self.params
+            ],
+            "legacy_ids": list(self.legacy_ids),
+        }
+
+
+def _unit(unit: str) -> str:
+    return f" {unit}" if unit else ""
