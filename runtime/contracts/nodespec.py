@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 PORT_KINDS = ("number", "bool", "vector", "event", "any")
-PARAM_TYPES = ("number", "integer", "bool", "string", "enum", "tag", "expression")
+PARAM_TYPES = ("number", "integer", "bool", "string", "enum", "tag", "writable_tag", "expression")
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +22,9 @@ class PortSpec:
 
     def accepts(self, other_kind: str) -> bool:
         """Whether a value of `other_kind` may be wired into this port."""
-        return self.kind == "any" or other_kind == "any" or self.kind == other_kind
+        if self.kind == "any" or other_kind == "any" or self.kind == other_kind:
+            return True
+        return self.kind == "number" and other_kind == "bool"
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +67,23 @@ class ParamSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class ParamRule:
+    """A rule between two parameters, e.g. a hysteresis' off level below its on level."""
+
+    left: str
+    op: str
+    right: str
+    message: str
+
+    def holds(self, params: dict[str, Any]) -> bool:
+        """Whether the rule holds for resolved parameters (True when either is missing)."""
+        a, b = params.get(self.left), params.get(self.right)
+        if not isinstance(a, (int, float)) or not isinstance(b, (int, float)):
+            return True
+        return a < b if self.op == "<" else a <= b
+
+
+@dataclass(frozen=True, slots=True)
 class NodeSpec:
     """A node type: identity, ports, parameters and where its implementation lives."""
 
@@ -78,9 +97,8 @@ class NodeSpec:
     inputs: tuple[PortSpec, ...] = ()
     outputs: tuple[PortSpec, ...] = ()
     params: tuple[ParamSpec, ...] = ()
+    rules: tuple[ParamRule, ...] = ()
     legacy_ids: tuple[str, ...] = ()
-    is_source: bool = False
-    is_action: bool = False
 
     def input(self, name: str) -> PortSpec | None:
         """The input port with this name, if any."""
