@@ -16,7 +16,7 @@ BUILTIN_SPECS: tuple[NodeSpec, ...] = (
         type="source.tag", title="Tag", category="sources", icon="tag",
         implementation="runtime.nodes.sources:TagSource",
         description="Samples of one tag enter the flow here.",
-        outputs=_OUT_NUMBER,
+        outputs=(PortSpec("out", "any", "Value"),),
         params=(ParamSpec("tag", "tag", required=True, title="Tag"),),
         legacy_ids=("tag",),
     ),
