@@ -1,0 +1,177 @@
+"""`lineside-runtime`: run the edge runtime headless, or validate a project document.
+
+    lineside-runtime run --demo [--console]
+    lineside-runtime run --project FILE [--data-dir DIR]
+    lineside-runtime validate FILE
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import subprocess
+import sys
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+from platformdirs import user_data_dir
+
+from runtime.contracts import LinesideError, ValidationFailed
+from runtime.contracts.validation import validate_project
+from runtime.logs import setup_logging
+from runtime.registry import NodeRegistry
+from runtime.service import Runtime
+
+log = logging.getLogger("lineside.runtime")
+
+DEMO_PROJECT = Path(__file__).resolve().parents[1] / "resources" / "demo" / "project.json"
+DEMO_FAULT = "bearing_wear=0.004"
+SIM_START_TIMEOUT_S = 30.0
+
+
+class CliError(LinesideError):
+    """A problem with the command line or its files, reported without a traceback."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "validate":
+            return _validate(Path(args.file))
+        setup_logging(args.log_level)
+        return asyncio.run(_run(args))
+    except CliError as exc:
+        print(f"lineside-runtime: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="lineside-runtime", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run the runtime until stopped")
+    source = run.add_mutually_exclusive_group(required=True)
+    source.add_argument("--demo", action="store_true",
+                        help="start the simulated pump line and the demo project")
+    source.add_argument("--project", help="project document (JSON) to deploy")
+    run.add_argument("--data-dir", default=user_data_dir("lineside", appauthor=False),
+                     help="where the runtime keeps its data (default: %(default)s)")
+    run.add_argument("--console", action="store_true",
+                     help="show live values and alarms in the terminal")
+    run.add_argument("--demo-fault", default=DEMO_FAULT,
+                     help="fault the demo plant starts with, KIND[:TARGET][=VALUE] "
+                          "(default: %(default)s; 'none' for a healthy plant)")
+    run.add_argument("--duration", type=float, default=0.0,
+                     help="stop after this many seconds (0: run until a signal)")
+    run.add_argument("--log-level", default="INFO")
+    validate = commands.add_parser("validate", help="check a project document")
+    validate.add_argument("file")
+    return parser
+
+
+def _read_document(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise CliError(f"{path} is not valid JSON: line {exc.lineno} column {exc.colno}: "
+                       f"{exc.msg}") from None
+
+
+def _validate(path: Path) -> int:
+    doc = _read_document(path)
+    problems = validate_project(doc, NodeRegistry.with_builtins().catalogue())
+    for problem in problems:
+        print(f"{path}: {problem.path}: {problem.message}")
+    if problems:
+        print(f"{len(problems)} problem(s); nothing would be deployed", file=sys.stderr)
+        return 1
+    print(f"{path}: ok")
+    return 0
+
+
+async def _run(args: argparse.Namespace) -> int:
+    data_dir = Path(args.data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with AsyncExitStack() as stack:
+        if args.demo:
+            doc = _read_document(DEMO_PROJECT)
+            endpoints = await stack.enter_async_context(SimProcess(args.demo_fault))
+            _point_at_sim(doc, endpoints)
+        else:
+            doc = _read_document(Path(args.project))
+        runtime = Runtime(NodeRegistry.with_builtins())
+        stack.push_async_callback(runtime.stop)
+        try:
+            await runtime.start(doc)
+        except ValidationFailed as exc:
+            raise CliError(str(exc)) from None
+        log.info("runtime.started data_dir=%s flows=%d tags=%d", data_dir,
+                 len(runtime.engine.flows), len(doc.get("tags", [])))
+        if args.duration:
+            loop.call_later(args.duration, stop.set)
+        if args.console:
+            from runtime.console import run_console
+            await run_console(runtime, stop)
+        else:
+            await stop.wait()
+        log.info("runtime.stopping")
+    return 0
+
+
+def _point_at_sim(doc: dict[str, Any], endpoints: dict[str, Any]) -> None:
+    """Point the demo project's connections at the simulator's actual ports."""
+    for conn in doc["connections"]:
+        if conn["kind"] == "opcua":
+            conn["endpoint"] = endpoints["opcua_url"]
+        else:
+            conn["host"], conn["port"] = endpoints["modbus_host"], endpoints["modbus_port"]
+
+
+class SimProcess:
+    """The simulated plant as a child process on free loopback ports."""
+
+    def __init__(self, fault: str = "") -> None:
+        self.fault = fault
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def __aenter__(self) -> dict[str, Any]:
+        command = [sys.executable, "-m", "runtime.sim", "--opcua-port", "0",
+                   "--modbus-port", "0"]
+        if self.fault and self.fault != "none":
+            command += ["--fault", self.fault]
+        self.process = await asyncio.create_subprocess_exec(
+            *command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        assert self.process.stdout is not None
+        try:
+            line = await asyncio.wait_for(self.process.stdout.readline(), SIM_START_TIMEOUT_S)
+            endpoints = json.loads(line)
+        except (TimeoutError, json.JSONDecodeError) as exc:
+            await self.__aexit__()
+            raise CliError(f"the simulated plant did not start: {exc!r}") from None
+        log.info("sim.started opcua=%s modbus=%s:%s", endpoints["opcua_url"],
+                 endpoints["modbus_host"], endpoints["modbus_port"])
+        return endpoints
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.process and self.process.returncode is None:
+            self.process.terminate()
+            try:
+                await asyncio.wait_for(self.process.wait(), 10)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()

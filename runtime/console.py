@@ -1,0 +1,103 @@
+"""A readable console view of the runtime: live values, connections, alarms and writes.
+
+Until the HMI exists this is what `make demo` shows. It reads the runtime's state only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from runtime.contracts import GOOD, EventKind, Quality
+from runtime.service import Runtime
+
+_PRIORITY_STYLE = {"critical": "bold white on red", "high": "bold red", "medium": "yellow",
+                   "low": "cyan"}
+
+
+def render(runtime: Runtime) -> Group:
+    """One frame of the view."""
+    project = runtime.project
+    header = Text.assemble(
+        ("Lineside runtime  ", "bold"),
+        (f"{project.name if project else '(no project)'}  ", ""),
+        ("line mode: ", "dim"),
+        (runtime.line_mode.upper(), "bold" if runtime.line_mode == "automatic" else
+         "bold black on yellow"),
+        (f"   {datetime.now():%H:%M:%S}", "dim"),
+    )
+    connections = Table(title="Connections", expand=True, title_justify="left")
+    for column in ("connection", "state", "since", "reconnects", "last error"):
+        connections.add_column(column)
+    for conn_id, status in sorted(runtime.statuses.items()):
+        style = "" if status.connected else "bold red"
+        connections.add_row(conn_id, Text(status.state, style=style),
+                            f"{datetime.fromtimestamp(status.since):%H:%M:%S}",
+                            str(status.reconnects), status.last_error[:60])
+    values = Table(title="Live values", expand=True, title_justify="left")
+    for column, justify in (("tag", "left"), ("value", "right"), ("unit", "left"),
+                            ("quality", "left"), ("age s", "right")):
+        values.add_column(column, justify=justify)
+    now = time.time()
+    for tag in project.tags if project else ():
+        latest = runtime.engine.tag_values.get(tag.id)
+        if latest is None:
+            values.add_row(tag.id, "–", tag.unit, Text("no data", style="dim"), "")
+            continue
+        ts, value, quality = latest
+        shown = f"{value:,.2f}" if isinstance(value, float) else str(value)
+        q_text = Text(Quality(quality).name.lower(), style="" if quality == GOOD else "bold red")
+        values.add_row(tag.id, shown, tag.unit, q_text, f"{max(now - ts, 0):.1f}")
+    alarms = Table(title="Active alarms", expand=True, title_justify="left")
+    for column in ("priority", "alarm", "message", "since"):
+        alarms.add_column(column)
+    for alarm in runtime.board.active():
+        style = _PRIORITY_STYLE.get(alarm.priority, "")
+        alarms.add_row(Text(alarm.priority.upper(), style=style), alarm.alarm, alarm.message,
+                       f"{datetime.fromtimestamp(alarm.raised_ts):%H:%M:%S}")
+    if not runtime.board.active():
+        alarms.add_row("", Text("no active alarms", style="dim"), "", "")
+    recent = Table(title="Recent rule actions", expand=True, title_justify="left")
+    for column in ("time", "flow", "what"):
+        recent.add_column(column)
+    for event in [e for e in runtime.actions.events if e.kind != EventKind.ALARM_CLEARED][-6:]:
+        recent.add_row(f"{datetime.fromtimestamp(event.ts):%H:%M:%S}", event.flow,
+                       _describe(event.kind, event.data))
+    return Group(header, connections, values, alarms, recent)
+
+
+def _describe(kind: str, data: dict) -> str:
+    if kind == EventKind.WRITE:
+        clamped = " (clamped to envelope)" if data.get("clamped") else ""
+        return f"wrote {data['tag']} = {data['value']:g}{clamped}"
+    if kind == EventKind.WRITE_REFUSED:
+        return f"refused write to {data['tag']}: {data['reason']}"
+    if kind == EventKind.ALARM_RAISED:
+        return f"raised {data['alarm']}"
+    return f"{kind} {data}"
+
+
+async def run_console(runtime: Runtime, stop: asyncio.Event, refresh_s: float = 1.0) -> None:
+    """Redraw the view until `stop` is set; on a non-terminal, print a frame every 10 s."""
+    console = Console()
+    if not console.is_terminal:
+        while not stop.is_set():
+            console.print(render(runtime))
+            try:
+                await asyncio.wait_for(stop.wait(), 10.0)
+            except TimeoutError:
+                pass
+        return
+    with Live(render(runtime), console=console, refresh_per_second=4, screen=False) as live:
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), refresh_s)
+            except TimeoutError:
+                pass
+            live.update(render(runtime))

@@ -1,0 +1,20 @@
+"""Structured logging: one event per line with key=value fields, secrets never printed."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+_FORMAT = "%(asctime)s level=%(levelname)s logger=%(name)s event=%(message)s"
+_QUIET = ("asyncua", "pymodbus")
+
+
+def setup_logging(level: str = "INFO", stream=None) -> None:
+    """Configure the root logger once for the process; protocol libraries log warnings only."""
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(logging.Formatter(_FORMAT))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in _QUIET:
+        logging.getLogger(name).setLevel(logging.WARNING)
