@@ -44,7 +44,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "validate":
             return _validate(Path(args.file))
         setup_logging(args.log_level)
-        return asyncio.run(_run(args))
+        data_dir = Path(args.data_dir)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        doc = _read_document(DEMO_PROJECT if args.demo else Path(args.project))
+        return asyncio.run(_run(args, doc, data_dir))
     except CliError as exc:
         print(f"lineside-runtime: {exc}", file=sys.stderr)
         return 2
@@ -100,20 +103,15 @@ def _validate(path: Path) -> int:
     return 0
 
 
-async def _run(args: argparse.Namespace) -> int:
-    data_dir = Path(args.data_dir)
-    data_dir.mkdir(parents=True, exist_ok=True)
+async def _run(args: argparse.Namespace, doc: dict[str, Any], data_dir: Path) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with AsyncExitStack() as stack:
         if args.demo:
-            doc = _read_document(DEMO_PROJECT)
             endpoints = await stack.enter_async_context(SimProcess(args.demo_fault))
             _point_at_sim(doc, endpoints)
-        else:
-            doc = _read_document(Path(args.project))
         runtime = Runtime(NodeRegistry.with_builtins())
         stack.push_async_callback(runtime.stop)
         try:

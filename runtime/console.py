@@ -48,7 +48,7 @@ def render(runtime: Runtime) -> Group:
     for tag in project.tags if project else ():
         latest = runtime.engine.tag_values.get(tag.id)
         if latest is None:
-            values.add_row(tag.id, "–", tag.unit, Text("no data", style="dim"), "")
+            values.add_row(tag.id, "-", tag.unit, Text("no data", style="dim"), "")
             continue
         ts, value, quality = latest
         shown = f"{value:,.2f}" if isinstance(value, float) else str(value)

@@ -5,7 +5,7 @@ A spec names its implementation as a dotted string, so specs load without the co
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 PORT_KINDS = ("number", "bool", "vector", "event", "any")

@@ -1,0 +1,1 @@
+"""The composition root: the `lineside` entry point, settings, runtime process, Qt app."""
