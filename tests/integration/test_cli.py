@@ -1,0 +1,63 @@
+"""`lineside-runtime` as a real process: validate and run the demo."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.projects import pump_project
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def lineside_runtime(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "runtime.cli", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def test_validate_accepts_the_demo_project():
+    result = lineside_runtime("validate", "resources/demo/project.json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ok" in result.stdout
+
+
+def test_validate_prints_every_problem_and_fails(tmp_path):
+    doc = pump_project()
+    doc["tags"][0]["connection"] = "nowhere"
+    doc["flows"][0]["nodes"][1]["params"]["on_above"] = "hot"
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(doc))
+    result = lineside_runtime("validate", str(path))
+    assert result.returncode == 1
+    assert "$.tags[0].connection: unknown connection 'nowhere'" in result.stdout
+    assert "$.flows[0].nodes[1].params.on_above: must be a number" in result.stdout
+
+
+def test_validate_reports_broken_json_with_its_position(tmp_path):
+    path = tmp_path / "broken.json"
+    path.write_text('{"schema": "lineside.project/1",\n  "tags": [}')
+    result = lineside_runtime("validate", str(path))
+    assert result.returncode == 2
+    assert "line 2 column" in result.stderr
+
+
+def test_run_refuses_an_invalid_project_with_its_problems(tmp_path):
+    doc = pump_project()
+    doc["flows"][0]["nodes"][0]["type"] = "source.nothing"
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(doc))
+    result = lineside_runtime("run", "--project", str(path), "--data-dir", str(tmp_path / "d"))
+    assert result.returncode == 2
+    assert "$.flows[0].nodes[0].type: unknown node type 'source.nothing'" in result.stderr
+
+
+def test_demo_runs_headless_and_stops_cleanly(tmp_path):
+    result = lineside_runtime("run", "--demo", "--duration", "6", "--data-dir",
+                              str(tmp_path / "data"), timeout=90)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "sim.started" in result.stderr
+    assert "engine.deployed" in result.stderr
+    assert "opcua.connected" in result.stderr
+    assert "runtime.stopping" in result.stderr
