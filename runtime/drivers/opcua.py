@@ -60,7 +60,7 @@ NAMESPACE_ARRAY = ua.NodeId(ua.ObjectIds.Server_NamespaceArray)
 OBJECTS_FOLDER = "i=85"
 MONITOR_CHUNK = 200
 HANDLE_BASE = 1 << 20
-SESSION_TIMEOUT_MS = 60_000
+SESSION_TIMEOUT_MS = 30_000
 KEEPALIVE_S = 5.0
 APPLICATION_URI = "urn:lineside:runtime"
 
@@ -195,6 +195,7 @@ class OpcUaHub(SupervisedHub):
         self._handles: dict[int, Tag] = {}
         self._pending: list[Sample] = []
         self._flush_scheduled = False
+        self._orphan: tuple[Client, float] | None = None
 
     @property
     def target(self) -> str:
@@ -352,6 +353,7 @@ class OpcUaHub(SupervisedHub):
         consumer: asyncio.Task[None] | None = None
         graceful = False
         try:
+            await self._close_orphan()
             await self._configure_security(client)
             await asyncio.wait_for(client.connect(), 2 * conn.timeout_s)
             await self._resolve_nodes(client)
@@ -379,6 +381,48 @@ class OpcUaHub(SupervisedHub):
                 consumer.cancel()
                 await asyncio.gather(consumer, return_exceptions=True)
             await self._dispose(client, graceful)
+            if not graceful and client.uaclient.session.has_session:
+                self._orphan = (client, time.monotonic())
+
+    async def _close_orphan(self) -> None:
+        """Close the session a lost connection left on the server, with its subscription.
+
+        A server keeps such a session for reactivation until it times out, and PLCs have
+        few session slots; this reactivates it on a new channel and closes it. While the
+        server is unreachable the orphan is kept for the next attempt.
+        """
+        if self._orphan is None:
+            return
+        (client, lost_at), self._orphan = self._orphan, None
+        if time.monotonic() - lost_at > SESSION_TIMEOUT_MS / 1000:
+            return
+        conn: OpcUaConnection = self._connection
+        try:
+            async with asyncio.timeout(conn.timeout_s):
+                client.uaclient.clear_disconnect_request()
+                await client.connect_socket()
+                try:
+                    await client.send_hello()
+                    await client.open_secure_channel()
+                    client.uaclient.session.rebind_authentication_token()
+                    await client.activate_session(
+                        conn.username or None, conn.password or None, client.user_certificate
+                    )
+                    await client.uaclient.close_session(True)
+                    await client.close_secure_channel()
+                finally:
+                    client.uaclient.disconnect_socket()
+        except TimeoutError:
+            log.debug("opcua.orphan_dropped connection=%s error='timed out'", self.connection_id)
+        except OSError as exc:
+            self._orphan = (client, lost_at)
+            log.debug("opcua.orphan_kept connection=%s error=%r", self.connection_id, describe(exc))
+        except Exception as exc:
+            log.debug(
+                "opcua.orphan_dropped connection=%s error=%r", self.connection_id, describe(exc)
+            )
+        else:
+            log.info("opcua.orphan_closed connection=%s", self.connection_id)
 
     async def _configure_security(self, client: Client) -> None:
         security = self._connection.security
@@ -502,7 +546,7 @@ class OpcUaHub(SupervisedHub):
     async def _watch(self, client: Client, lost: asyncio.Event, reason: list[str]) -> None:
         """Until the connection is lost: read CurrentTime every watchdog_s with a timeout."""
         conn: OpcUaConnection = self._connection
-        probe_timeout = min(conn.timeout_s, max(conn.watchdog_s, 0.5))
+        probe_timeout = min(conn.timeout_s, max(0.75 * conn.watchdog_s, 0.5))
         params = ua.ReadParameters()
         params.NodesToRead.append(
             ua.ReadValueId(NodeId=CURRENT_TIME, AttributeId=ua.AttributeIds.Value)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
+import sys
 import time
 from pathlib import Path
 
@@ -148,10 +152,12 @@ async def test_plc_offline_marks_every_tag_bad_then_recovers(sim_plant):
     async with running_hub(plc(sim_plant.opcua_url), p101_tags(), rec) as hub:
         await rec.wait_for(lambda: rec.all_have(P101, Quality.GOOD), 5, "initial values")
         mark = len(rec.batches)
+        went_off = time.monotonic()
         await sim_plant.plc_offline()
-        to_bad = await rec.wait_for(
+        await rec.wait_for(
             lambda: rec.all_have(P101, Quality.BAD, since=mark), 2, "all BAD after plc_offline"
         )
+        to_bad = time.monotonic() - went_off
         bad_batches = [b for b in rec.batches[mark:] if b[0].quality == Quality.BAD]
         assert {s.tag for s in bad_batches[0]} == set(P101)  # at once, in one call
         assert hub.status.state != "connected"
@@ -159,16 +165,62 @@ async def test_plc_offline_marks_every_tag_bad_then_recovers(sim_plant):
             await hub.write("speed_sp", 10.0)
 
         mark = len(rec.batches)
+        came_back = time.monotonic()
         await sim_plant.plc_online()
-        to_good = await rec.wait_for(
+        await rec.wait_for(
             lambda: rec.all_have(P101, Quality.GOOD, since=mark), 5, "GOOD after plc_online"
         )
+        to_good = time.monotonic() - came_back
         await hub.wait_connected(1)
         assert hub.status.reconnects == 1
         print(f"\nopcua: BAD after {to_bad:.3f} s, GOOD after {to_good:.3f} s")
     states = [s.state for s in rec.statuses]
     assert states[:2] == ["connecting", "connected"] and "disconnected" in states
     assert states[-1] == "stopped"
+
+
+HUNG_SERVER = """
+import asyncio
+from asyncua import Server, ua
+
+async def main():
+    server = Server()
+    server.disable_clock()
+    await server.init()
+    server.set_endpoint("opc.tcp://127.0.0.1:0/hung")
+    idx = await server.register_namespace("urn:lineside:hung")
+    await server.nodes.objects.add_variable(ua.NodeId("Value", idx), "Value", 1.0)
+    await server.start()
+    print(server.bserver.port, flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+async def test_watchdog_catches_a_server_that_stops_answering():
+    """A frozen server keeps its socket open (half-open): only the watchdog can tell."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", HUNG_SERVER, stdout=asyncio.subprocess.PIPE
+    )
+    try:
+        async with asyncio.timeout(10):
+            port = int(await proc.stdout.readline())
+        rec = Recorder()
+        conn = plc(f"opc.tcp://127.0.0.1:{port}/hung")  # watchdog_s=0.5
+        tags = [Tag("value", "plc", "nsu=urn:lineside:hung;s=Value", "float64")]
+        async with running_hub(conn, tags, rec) as hub:
+            await rec.wait_for(lambda: rec.all_have(["value"], Quality.GOOD), 5, "initial")
+            os.kill(proc.pid, signal.SIGSTOP)
+            await rec.wait_for(lambda: rec.all_have(["value"], Quality.BAD), 2, "BAD when frozen")
+            assert "watchdog" in hub.status.last_error
+            mark = len(rec.batches)
+            os.kill(proc.pid, signal.SIGCONT)
+            await rec.wait_for(lambda: rec.all_have(["value"], Quality.GOOD, mark), 5, "GOOD")
+    finally:
+        os.kill(proc.pid, signal.SIGCONT)
+        proc.kill()
+        await proc.wait()
 
 
 async def test_many_tags_are_subscribed_in_chunks(sim_factory):
