@@ -1,0 +1,1 @@
+"""Lineside's benchmark suite: `python -m bench` runs it (see bench/__main__.py)."""

@@ -1,0 +1,41 @@
+"""`python -m bench [NAME ...] [--samples N] [--repeats R]`: run the benchmarks.
+
+Every benchmark module is listed once in BENCHMARKS; a new one exposes NAME, METRICS,
+RATIOS and run(ctx) (see bench/harness.py) and is added here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bench import engine_chain, node_red
+from bench.harness import Benchmark, Context
+from bench.runner import main, select
+
+BENCHMARKS: list[Benchmark] = [engine_chain, node_red]
+
+
+def cli(argv: list[str] | None = None) -> int:
+    """Parse the command line and run the chosen benchmarks; the exit status."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description="Run Lineside's benchmarks. Exit status 1: a benchmark failed; "
+                    "3: a goal was missed; a missing peer (no npm) is reported, not failed.")
+    parser.add_argument("names", nargs="*",
+                        help="benchmarks to run, e.g. engine or peer (default: all): "
+                             + ", ".join(b.NAME for b in BENCHMARKS))
+    parser.add_argument("--samples", type=int, default=200_000,
+                        help="samples per chain run (default 200000)")
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="repetitions, the best one counts (default 3)")
+    args = parser.parse_args(argv)
+    try:
+        select(BENCHMARKS, args.names)
+    except ValueError as exc:
+        parser.error(str(exc))
+    return main(BENCHMARKS, Context.default(args.samples, args.repeats), args.names)
+
+
+if __name__ == "__main__":
+    sys.exit(cli())
