@@ -16,13 +16,14 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from runtime.contracts.errors import DriverError
 from runtime.contracts.messages import Quality, Sample
 from runtime.contracts.project import Tag
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 ConnectionState = Literal["connecting", "connected", "disconnected", "stopped"]
 OnSamples = Callable[[list[Sample]], None]
@@ -396,14 +397,16 @@ class SupervisedHub(ABC):
         except KeyError:
             raise DriverError(f"tag {tag_id} is not on connection {self._connection.id}") from None
 
-    def _require_connected(self, action: str, tag_id: str | None = None) -> None:
-        if self._status.state != "connected":
+    def _require_connected(self, action: str, tag_id: str | None, session: T | None) -> T:
+        """The live session (client) for a request; DriverError while not connected."""
+        if self._status.state != "connected" or session is None:
             what = f"{action} {tag_id}" if tag_id else action
+            state = self._status.state if self._status.state != "connected" else "reconnecting"
             raise DriverError(
-                f"cannot {what}: connection {self._connection.id} ({self.target}) is "
-                f"{self._status.state}"
+                f"cannot {what}: connection {self._connection.id} ({self.target}) is {state}"
                 + (f" ({self._status.last_error})" if self._status.last_error else "")
             )
+        return session
 
     def _raw_for_write(self, tag: Tag, value: Any) -> bool | int | float | str:
         """Inverse scaling and type coercion for a write; DriverError naming the tag."""

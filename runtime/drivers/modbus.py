@@ -91,9 +91,7 @@ class ModbusHub(SupervisedHub):
     async def read(self, tag_ids: Sequence[str]) -> list[Sample]:
         """Read these tags now (one request per block), in the order asked."""
         tags = [self._tag(tag_id) for tag_id in tag_ids]
-        self._require_connected("read", ", ".join(tag_ids))
-        client = self._client
-        assert client is not None
+        client = self._require_connected("read", ", ".join(tag_ids), self._client)
         try:
             by_id = {s.tag: s for s in await self._read_blocks(client, plan_blocks(tags))}
         except (ModbusException, DeviceUnreachable, OSError, TimeoutError) as exc:
@@ -112,9 +110,7 @@ class ModbusHub(SupervisedHub):
                 "only holding registers (hr) and coils can be written"
             )
         raw = self._raw_for_write(tag, value)
-        self._require_connected("write", tag_id)
-        client = self._client
-        assert client is not None
+        client = self._require_connected("write", tag_id, self._client)
         unit = self._connection.unit_id
         try:
             if address.area == "coil":

@@ -57,6 +57,12 @@ SECURITY_MODES = {
 }
 CURRENT_TIME = ua.NodeId(ua.ObjectIds.Server_ServerStatus_CurrentTime)
 NAMESPACE_ARRAY = ua.NodeId(ua.ObjectIds.Server_NamespaceArray)
+MAX_MONITORED_ITEMS_PER_CALL = ua.NodeId(
+    ua.ObjectIds.Server_ServerCapabilities_OperationLimits_MaxMonitoredItemsPerCall
+)
+MAX_NODES_PER_READ = ua.NodeId(
+    ua.ObjectIds.Server_ServerCapabilities_OperationLimits_MaxNodesPerRead
+)
 OBJECTS_FOLDER = "i=85"
 MONITOR_CHUNK = 200
 HANDLE_BASE = 1 << 20
@@ -196,6 +202,8 @@ class OpcUaHub(SupervisedHub):
         self._pending: list[Sample] = []
         self._flush_scheduled = False
         self._orphan: tuple[Client, float] | None = None
+        self._monitor_chunk = MONITOR_CHUNK
+        self._read_chunk = 0
 
     @property
     def target(self) -> str:
@@ -205,20 +213,23 @@ class OpcUaHub(SupervisedHub):
     # ---------------------------------------------------------------- requests
 
     async def read(self, tag_ids: Sequence[str]) -> list[Sample]:
-        """Read these tags now, in one request, in the order asked."""
+        """Read these tags now (one request unless the server limits nodes per read)."""
         tags = [self._tag(tag_id) for tag_id in tag_ids]
-        self._require_connected("read", ", ".join(tag_ids))
-        client = self._client
-        assert client is not None
+        client = self._require_connected("read", ", ".join(tag_ids), self._client)
         wanted = [t for t in tags if t.id in self._node_ids]
-        params = ua.ReadParameters()
-        params.TimestampsToReturn = ua.TimestampsToReturn.Both
-        for tag in wanted:
-            params.NodesToRead.append(
-                ua.ReadValueId(NodeId=self._node_ids[tag.id], AttributeId=ua.AttributeIds.Value)
-            )
+        chunk = self._read_chunk or len(wanted) or 1
+        values: list[ua.DataValue] = []
         try:
-            values = await client.uaclient.read(params) if wanted else []
+            for start in range(0, len(wanted), chunk):
+                params = ua.ReadParameters()
+                params.TimestampsToReturn = ua.TimestampsToReturn.Both
+                for tag in wanted[start : start + chunk]:
+                    params.NodesToRead.append(
+                        ua.ReadValueId(
+                            NodeId=self._node_ids[tag.id], AttributeId=ua.AttributeIds.Value
+                        )
+                    )
+                values.extend(await client.uaclient.read(params))
         except Exception as exc:
             raise DriverError(
                 f"cannot read {', '.join(tag_ids)} from {self.target}: {describe(exc)}"
@@ -231,9 +242,7 @@ class OpcUaHub(SupervisedHub):
         """Write an engineering value with the variant type of Tag.type (no timestamps)."""
         tag = self._tag(tag_id)
         raw = self._raw_for_write(tag, value)
-        self._require_connected("write", tag_id)
-        client = self._client
-        assert client is not None
+        client = self._require_connected("write", tag_id, self._client)
         node_id = self._node_ids.get(tag_id)
         if node_id is None:
             raise DriverError(
@@ -258,9 +267,7 @@ class OpcUaHub(SupervisedHub):
 
     async def browse(self, node_id: str | None = None) -> list[BrowseEntry]:
         """The children of a node (the Objects folder by default), with data types of variables."""
-        self._require_connected("browse")
-        client = self._client
-        assert client is not None
+        client = self._require_connected("browse", None, self._client)
         try:
             start = resolve_address(node_id or OBJECTS_FOLDER, self._namespaces)
         except ValueError as exc:
@@ -453,12 +460,19 @@ class OpcUaHub(SupervisedHub):
         )
 
     async def _resolve_nodes(self, client: Client) -> None:
+        """Node ids of the tags on this server, and the server's per-request limits."""
         params = ua.ReadParameters()
-        params.NodesToRead.append(
-            ua.ReadValueId(NodeId=NAMESPACE_ARRAY, AttributeId=ua.AttributeIds.Value)
+        for node_id in (NAMESPACE_ARRAY, MAX_MONITORED_ITEMS_PER_CALL, MAX_NODES_PER_READ):
+            params.NodesToRead.append(
+                ua.ReadValueId(NodeId=node_id, AttributeId=ua.AttributeIds.Value)
+            )
+        namespaces, max_monitored, max_read = (
+            dv.Value.Value if dv.Value is not None and dv.StatusCode.is_good() else None
+            for dv in await client.uaclient.read(params)
         )
-        (dv,) = await client.uaclient.read(params)
-        self._namespaces = list(dv.Value.Value or []) if dv.Value is not None else []
+        self._namespaces = list(namespaces or [])
+        self._monitor_chunk = min(MONITOR_CHUNK, max_monitored or MONITOR_CHUNK)
+        self._read_chunk = max_read or 0
         self._node_ids = {}
         self._unresolved = {}
         for tag in self._tags.values():
@@ -496,8 +510,8 @@ class OpcUaHub(SupervisedHub):
                 )
             )
         failed = list(self._unresolved)
-        for start in range(0, len(requests), MONITOR_CHUNK):
-            chunk = requests[start : start + MONITOR_CHUNK]
+        for start in range(0, len(requests), self._monitor_chunk):
+            chunk = requests[start : start + self._monitor_chunk]
             results = await subscription.create_monitored_items(chunk)
             for request, result in zip(chunk, results, strict=True):
                 if isinstance(result, ua.StatusCode):
