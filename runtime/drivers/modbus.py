@@ -77,6 +77,7 @@ class ModbusHub(SupervisedHub):
         }
         self._blocks: list[Block] = plan_blocks(list(self._tags.values()))
         self._client: AsyncModbusTcpClient | None = None
+        self._refused: set[tuple[str, int, int]] = set()
 
     @property
     def target(self) -> str:
@@ -188,11 +189,13 @@ class ModbusHub(SupervisedHub):
                 samples.extend(Sample(s.tag.id, ts, None, Quality.BAD) for s in block.slots)
                 continue
             if block.area in ("coil", "di"):
+                self._refused.discard((block.area, block.start, block.count))
                 bits = response.bits
                 samples.extend(
                     Sample(s.tag.id, ts, bool(bits[s.offset]), Quality.GOOD) for s in block.slots
                 )
                 continue
+            self._refused.discard((block.area, block.start, block.count))
             registers = response.registers
             for slot in block.slots:
                 tag = slot.tag
@@ -218,8 +221,12 @@ class ModbusHub(SupervisedHub):
         return await client.read_discrete_inputs(block.start, count=block.count, device_id=unit)
 
     def _block_refused(self, block: Block, response: Any, blocks: list[Block]) -> None:
-        """A device exception for one block: its tags go BAD; a merged block with gaps the
-        device refuses is split for the following cycles."""
+        """A device exception for one block: its tags go BAD (logged once until it reads again);
+        a merged block with gaps the device refuses is split for the following cycles."""
+        key = (block.area, block.start, block.count)
+        if key in self._refused:
+            return
+        self._refused.add(key)
         log.warning(
             "modbus.block_refused connection=%s area=%s start=%d count=%d error=%r",
             self.connection_id,

@@ -172,6 +172,26 @@ async def test_deadband_suppresses_small_moves_but_not_quality_changes(sim_plant
         await sim_plant.vfd_online()
 
 
+async def test_refused_blocks_go_bad_and_merged_blocks_split(sim_plant):
+    rec = Recorder()
+    tags = [
+        Tag("torque", "vfd", "ir:12", "int32"),
+        Tag("hole", "vfd", "ir:18", "uint16"),  # nothing there: the VFD refuses the address
+        Tag("running", "vfd", "di:0", "bool"),
+    ]
+    planned = ModbusHub(vfd(sim_plant), tags, rec.on_samples).blocks
+    assert [(b.area, b.start, b.count) for b in planned] == [("ir", 12, 7), ("di", 0, 1)]
+    async with running_hub(vfd(sim_plant), tags, rec) as hub:
+        await rec.wait_for(lambda: rec.all_have(["torque", "running"], Quality.GOOD), 3, "split")
+        assert rec.latest()["hole"].quality == Quality.BAD
+        assert [(b.area, b.start, b.count) for b in hub.blocks] == [
+            ("ir", 12, 2),
+            ("ir", 18, 1),
+            ("di", 0, 1),
+        ]
+        assert hub.status.state == "connected"
+
+
 async def test_unreachable_device_reports_why():
     rec = Recorder()
     conn = ModbusConnection(id="vfd", host="127.0.0.1", port=9, poll_ms=100, timeout_ms=300)
