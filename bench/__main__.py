@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import engine_chain, node_red
+from bench import engine_chain, load, node_red, reflex
 from bench.harness import Benchmark, Context
 from bench.runner import main, select
 
-BENCHMARKS: list[Benchmark] = [engine_chain, node_red]
+BENCHMARKS: list[Benchmark] = [engine_chain, node_red, reflex, load]
 
 
 def cli(argv: list[str] | None = None) -> int:

@@ -22,11 +22,29 @@ REPO = Path(__file__).resolve().parents[1]
 
 @dataclass(frozen=True)
 class Metric:
-    """A number a benchmark reports, its unit and, optionally, a floor it must reach."""
+    """A number a benchmark reports, its unit and, optionally, a floor or a ceiling."""
 
     name: str
     unit: str
     at_least: float | None = None
+    at_most: float | None = None
+
+    def judge(self, value: float) -> bool | None:
+        """Whether `value` meets the goal (None when the metric has no goal)."""
+        if self.at_least is None and self.at_most is None:
+            return None
+        return ((self.at_least is None or value >= self.at_least)
+                and (self.at_most is None or value <= self.at_most))
+
+    @property
+    def goal(self) -> str:
+        """The goal as text, e.g. "≥ 500000" or "≤ 150"."""
+        parts = []
+        if self.at_least is not None:
+            parts.append(f"≥ {self.at_least:g}")
+        if self.at_most is not None:
+            parts.append(f"≤ {self.at_most:g}")
+        return " ".join(parts)
 
 
 @dataclass(frozen=True)

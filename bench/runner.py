@@ -97,13 +97,11 @@ def table(benchmarks: Sequence[Benchmark], outcomes: Sequence[Outcome],
             value = current.get(metric.name)
             if value is None:
                 result = ERROR if outcome.error else MISSING
-                rows.append(Row(metric.name, "", metric.unit, _goal(metric.at_least, ""), "",
-                                result))
+                rows.append(Row(metric.name, "", metric.unit, metric.goal, "", result))
                 continue
-            result = NONE if metric.at_least is None else (
-                PASS if value >= metric.at_least else FAIL)
-            rows.append(Row(metric.name, _number(value), metric.unit,
-                            _goal(metric.at_least, ""), "", result))
+            verdict = metric.judge(value)
+            result = NONE if verdict is None else PASS if verdict else FAIL
+            rows.append(Row(metric.name, _number(value), metric.unit, metric.goal, "", result))
         for ratio in bench.RATIOS:
             num = current.get(ratio.numerator, elsewhere.get(ratio.numerator))
             den = current.get(ratio.denominator, elsewhere.get(ratio.denominator))

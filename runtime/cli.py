@@ -14,6 +14,7 @@ import logging
 import signal
 import subprocess
 import sys
+import time
 from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
@@ -73,6 +74,8 @@ def _parser() -> argparse.ArgumentParser:
                           "(default: %(default)s; 'none' for a healthy plant)")
     run.add_argument("--duration", type=float, default=0.0,
                      help="stop after this many seconds (0: run until a signal)")
+    run.add_argument("--stats-interval", type=float, default=60.0,
+                     help="seconds between runtime.stats log lines (samples in, rate)")
     run.add_argument("--log-level", default="INFO")
     validate = commands.add_parser("validate", help="check a project document")
     validate.add_argument("file")
@@ -122,6 +125,8 @@ async def _run(args: argparse.Namespace, doc: dict[str, Any], data_dir: Path) ->
                  len(runtime.engine.flows), len(doc.get("tags", [])))
         if args.duration:
             loop.call_later(args.duration, stop.set)
+        stats = asyncio.create_task(_log_stats(runtime, args.stats_interval, stop))
+        stack.push_async_callback(_cancel, stats)
         if args.console:
             from runtime.console import run_console
             await run_console(runtime, stop)
@@ -129,6 +134,27 @@ async def _run(args: argparse.Namespace, doc: dict[str, Any], data_dir: Path) ->
             await stop.wait()
         log.info("runtime.stopping")
     return 0
+
+
+async def _log_stats(runtime: Runtime, interval: float, stop: asyncio.Event) -> None:
+    """Log throughput and state every `interval` seconds."""
+    last_count, last_time = runtime.samples_in, time.monotonic()
+    while not stop.is_set():
+        try:
+            await asyncio.wait_for(stop.wait(), interval)
+        except TimeoutError:
+            pass
+        now, count = time.monotonic(), runtime.samples_in
+        log.info("runtime.stats samples_in=%d rate=%.1f writes=%d write_failures=%d "
+                 "active_alarms=%d line_mode=%s", count, (count - last_count) / (now - last_time),
+                 runtime.actions.writes_done, runtime.actions.writes_failed,
+                 len(runtime.board.active()), runtime.line_mode)
+        last_count, last_time = count, now
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
 
 
 def _point_at_sim(doc: dict[str, Any], endpoints: dict[str, Any]) -> None:
@@ -173,3 +199,7 @@ class SimProcess:
             except TimeoutError:
                 self.process.kill()
                 await self.process.wait()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
