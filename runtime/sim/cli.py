@@ -138,7 +138,9 @@ async def serve(args: argparse.Namespace) -> int:
 
 async def call_simulation(args: argparse.Namespace) -> int:
     """Call InjectFault or ClearFault on a running sim; 0 when it accepted the call."""
-    async with Client(args.url, timeout=5) as client:
+    client = Client(args.url, timeout=5)
+    client.session_timeout = 60_000  # ms; the server caps longer requests with a warning
+    async with client:
         idx = await client.get_namespace_index(NAMESPACE_URI)
         sim = client.get_node(ua.NodeId("Simulation", idx))
         try:
