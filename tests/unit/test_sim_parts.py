@@ -67,8 +67,8 @@ def test_a_fault_spec_with_a_bad_value_is_refused() -> None:
         FaultSpec.parse("cavitation=lots")
 
 
-def test_standard_node_copies_are_independent() -> None:
-    nodes = StandardNodes.build()
+def test_standard_node_copies_are_independent(sim_standard_nodes: StandardNodes) -> None:
+    nodes = sim_standard_nodes
     first, second = AddressSpace(), AddressSpace()
     nodes.copy_into(first)
     nodes.copy_into(second)
