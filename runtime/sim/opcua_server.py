@@ -262,10 +262,11 @@ class OpcUaSimServer:
             var = self._writable.get(item.NodeId)
             if var is None or item.AttributeId != ua.AttributeIds.Value or not status.is_good():
                 continue
-            value = item.Value.Value.Value if item.Value and item.Value.Value else None
-            if value is None:
+            variant = item.Value.Value if item.Value is not None else None
+            if variant is None or variant.Value is None:
                 continue
-            value = bool(value) if var.vtype == ua.VariantType.Boolean else float(value)
+            raw = variant.Value
+            value = bool(raw) if var.vtype == ua.VariantType.Boolean else float(raw)
             self._on_write(SimWrite("opcua", var.nodeid.to_string(), value, ts), var.signal)
 
     async def _inject_fault(self, kind: str, target: str, value: float) -> ua.StatusCode:

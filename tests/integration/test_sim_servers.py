@@ -147,10 +147,15 @@ async def test_opcua_setpoint_and_trip_writes_are_observed_and_act(sim_plant: Si
         inputs = await vfd.read_discrete_inputs(0, count=2, device_id=1)
         assert inputs.bits[:2] == [False, True]  # not running, fault latched
 
+        await client.get_node("ns=2;s=P101.Trip").write_value(False)
+        reset = await sim_plant.wait_for_write(lambda w: w.value is False, timeout=2)
+        assert reset.address == "ns=2;s=P101.Trip" and not sim_plant.model.tripped
+
         with pytest.raises(ua.UaStatusCodeError):  # measurements are read-only
             await client.get_node("ns=2;s=P101.Flow").write_value(1.0)
         assert [w.address for w in sim_plant.writes] == [
             "ns=2;s=P101.SpeedSetpoint",
+            "ns=2;s=P101.Trip",
             "ns=2;s=P101.Trip",
         ]
 
