@@ -7,6 +7,8 @@ Fixed register map:
   12-13 torque int32 0.1 % (signed); 1000+2i synthetic tag i float32
   coil 0 run command (writable); discrete input 0 running, 1 fault (trip latched)
 Modbus has no quality: a signal with bad quality keeps its last value (frozen).
+A write to either setpoint register is checked as the float32 it makes (0..60 Hz, else
+ILLEGAL_VALUE) and logged as address "hr:0"; a write to coil 0 is logged as "coil:0".
 """
 
 from __future__ import annotations
