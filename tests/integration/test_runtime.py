@@ -14,12 +14,12 @@ from runtime.service import Runtime
 from tests.projects import pump_project
 
 
-async def until(condition: Callable[[], bool], timeout: float, what: str) -> float:
-    """Poll `condition` until true; returns the seconds it took, fails after `timeout`."""
+async def until(condition: Callable[[], bool], within: float, what: str) -> float:
+    """Poll `condition` until true; returns the seconds it took, fails after `within` s."""
     start = time.monotonic()
     while not condition():
-        if time.monotonic() - start > timeout:
-            pytest.fail(f"timed out after {timeout} s waiting for {what}")
+        if time.monotonic() - start > within:
+            pytest.fail(f"timed out after {within} s waiting for {what}")
         await asyncio.sleep(0.02)
     return time.monotonic() - start
 

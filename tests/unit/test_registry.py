@@ -32,7 +32,7 @@ def test_unknown_implementation_is_a_clear_error():
     registry = NodeRegistry()
     spec = NodeSpec(type="x.y", title="x", category="x", implementation="no.module:Thing")
     registry.register(spec)
-    with pytest.raises(RegistryError, match="cannot load no.module:Thing"):
+    with pytest.raises(RegistryError, match=r"cannot load no\.module:Thing"):
         registry.implementation(spec)
 
 
