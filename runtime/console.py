@@ -32,7 +32,7 @@ def render(runtime: Runtime) -> Group:
          "bold black on yellow"),
         (f"   {datetime.now():%H:%M:%S}", "dim"),
     )
-    connections = Table(title="Connections", expand=True, title_justify="left")
+    connections = Table(title="Connections", title_justify="left")
     for column in ("connection", "state", "since", "reconnects", "last error"):
         connections.add_column(column)
     for conn_id, status in sorted(runtime.statuses.items()):
@@ -40,9 +40,9 @@ def render(runtime: Runtime) -> Group:
         connections.add_row(conn_id, Text(status.state, style=style),
                             f"{datetime.fromtimestamp(status.since):%H:%M:%S}",
                             str(status.reconnects), status.last_error[:60])
-    values = Table(title="Live values", expand=True, title_justify="left")
+    values = Table(title="Live values", title_justify="left")
     for column, justify in (("tag", "left"), ("value", "right"), ("unit", "left"),
-                            ("quality", "left"), ("age s", "right")):
+                            ("quality", "left"), ("changed s ago", "right")):
         values.add_column(column, justify=justify)
     now = time.time()
     for tag in project.tags if project else ():
@@ -54,7 +54,7 @@ def render(runtime: Runtime) -> Group:
         shown = f"{value:,.2f}" if isinstance(value, float) else str(value)
         q_text = Text(Quality(quality).name.lower(), style="" if quality == GOOD else "bold red")
         values.add_row(tag.id, shown, tag.unit, q_text, f"{max(now - ts, 0):.1f}")
-    alarms = Table(title="Active alarms", expand=True, title_justify="left")
+    alarms = Table(title="Active alarms", title_justify="left")
     for column in ("priority", "alarm", "message", "since"):
         alarms.add_column(column)
     for alarm in runtime.board.active():
@@ -63,7 +63,7 @@ def render(runtime: Runtime) -> Group:
                        f"{datetime.fromtimestamp(alarm.raised_ts):%H:%M:%S}")
     if not runtime.board.active():
         alarms.add_row("", Text("no active alarms", style="dim"), "", "")
-    recent = Table(title="Recent rule actions", expand=True, title_justify="left")
+    recent = Table(title="Recent rule actions", title_justify="left")
     for column in ("time", "flow", "what"):
         recent.add_column(column)
     for event in [e for e in runtime.actions.events if e.kind != EventKind.ALARM_CLEARED][-6:]:
