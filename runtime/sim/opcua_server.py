@@ -153,6 +153,10 @@ class OpcUaSimServer:
             return
         self._online = False
         server.unsubscribe_server_callback(CallbackType.PostWrite, self._post_write)
+        # asyncua keeps sessions of lost clients for reactivation and Server.stop() leaves
+        # their timeout and subscription tasks running: close them first.
+        for session in list(server.iserver._external_sessions.values()):
+            await session.close_session(True)
         await server.stop()
         _log.info("sim.opcua.stopped url=%s", self.url)
 

@@ -124,3 +124,12 @@ async def test_manual_mode_stops_rule_writes(sim_plant, runtime):
     await until(lambda: any(e.kind == EventKind.WRITE_REFUSED for e in runtime.actions.events),
                 5, "the refusal")
     assert sim_plant.writes == ()
+
+
+async def test_stopping_while_the_plc_is_offline_leaves_nothing_behind(sim_plant, runtime):
+    await runtime.start(project_for(sim_plant))
+    await until(lambda: (value_of(runtime, "P101.vibration") or (0, 0, BAD))[2] == GOOD, 10,
+                "good vibration samples")
+    await sim_plant.plc_offline()
+    await until(lambda: value_of(runtime, "P101.vibration")[2] == BAD, 2.0, "PLC tags BAD")
+    # the runtime and then the plant stop with the PLC still offline; the leak checks run
