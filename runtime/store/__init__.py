@@ -1,0 +1,34 @@
+"""The durable store: the only code that touches SQLite.
+
+Historian, events and ISA-18.2 alarms, audit log, project versions and the outbox, in one
+SQLite file in WAL mode with synchronous=FULL, written by one writer thread with group
+commit. See Store.
+"""
+
+from runtime.store.config import StoreConfig
+from runtime.store.errors import (
+    SchemaTooNew,
+    StoreClosed,
+    StoreError,
+    StoreOverloaded,
+    UnknownAlarm,
+    UnknownVersion,
+)
+from runtime.store.records import (
+    AlarmRecord,
+    AlarmState,
+    AuditRecord,
+    Bucket,
+    EventRecord,
+    OutboxChunk,
+    OutboxStats,
+    StoreStatus,
+    Version,
+)
+from runtime.store.store import Store
+
+__all__ = [
+    "AlarmRecord", "AlarmState", "AuditRecord", "Bucket", "EventRecord", "OutboxChunk",
+    "OutboxStats", "SchemaTooNew", "Store", "StoreClosed", "StoreConfig", "StoreError",
+    "StoreOverloaded", "StoreStatus", "UnknownAlarm", "UnknownVersion", "Version",
+]

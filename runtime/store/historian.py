@@ -1,0 +1,286 @@
+"""The historian: every tag's samples, compact on disk, with a per-tag deadband at ingest.
+
+On disk a tag is a small integer key (table tags) and a sample one row of the WITHOUT ROWID
+table samples keyed (tag_key, ts), ts in integer microseconds. Values keep their type: floats
+REAL, ints INTEGER, bools 0/1 (read back as bools from the tag's kind), strings TEXT.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import repeat
+from operator import itemgetter
+from typing import Any
+
+import numpy as np
+
+from runtime.contracts.messages import Sample
+from runtime.store.records import Bucket
+
+US = 1_000_000
+INSERT_SQL = "INSERT OR REPLACE INTO samples (tag_key, ts, value, quality) VALUES (?, ?, ?, ?)"
+
+_PLAIN = frozenset({float, int, bool, str, type(None)})
+_REJECT = object()
+_by_key = itemgetter(0)
+
+
+def to_us(ts: float) -> int:
+    """Epoch seconds to integer microseconds, as stored."""
+    return round(ts * US)
+
+
+def kind_of(value: Any) -> str:
+    """How a tag's values read back: "bool", "string" or "number"."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, str):
+        return "string"
+    return "number"
+
+
+def plain(value: Any) -> Any:
+    """A value SQLite stores as is (numpy scalars become Python numbers), or _REJECT."""
+    if value.__class__ in _PLAIN:
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, bool | int | float | str):
+        return value
+    return _REJECT
+
+
+def moved(old: Any, new: Any, deadband: float) -> bool:
+    """True when `new` is worth storing after `old`: like the drivers' report-by-exception."""
+    if old.__class__ is bool or new.__class__ is bool or not (
+        isinstance(old, int | float) and isinstance(new, int | float)
+    ):
+        return old != new
+    if math.isnan(old) or math.isnan(new):
+        return not (math.isnan(old) and math.isnan(new))
+    if deadband <= 0.0:
+        return old != new
+    return abs(new - old) > deadband
+
+
+class TagRegistry:
+    """Tag id to small integer key; tags first seen since the last commit are saved with it."""
+
+    def __init__(self, rows: Iterable[tuple[int, str, str]]) -> None:
+        self.keys: dict[str, int] = {}
+        self.kinds: dict[str, str] = {}
+        for key, tag, kind in rows:
+            self.keys[tag] = key
+            self.kinds[tag] = kind
+        self._next = max(self.keys.values(), default=0) + 1
+        self.unsaved: list[tuple[int, str, str]] = []
+
+    def add(self, tag: str, value: Any) -> int:
+        """A key for a new tag, whose kind follows its first value."""
+        key = self._next
+        self._next += 1
+        kind = kind_of(value)
+        self.keys[tag] = key
+        self.kinds[tag] = kind
+        self.unsaved.append((key, tag, kind))
+        return key
+
+    def save(self, conn: sqlite3.Connection) -> None:
+        """Insert the new tags (inside the caller's transaction)."""
+        if self.unsaved:
+            conn.executemany("INSERT OR IGNORE INTO tags (key, tag, kind) VALUES (?, ?, ?)",
+                             self.unsaved)
+
+    def saved(self) -> None:
+        """The transaction that saved the new tags committed."""
+        self.unsaved.clear()
+
+
+class SampleBuffer:
+    """Samples waiting for the next commit, as columns (no per-sample objects kept)."""
+
+    __slots__ = ("interleaved", "keys", "quals", "tags", "ts", "ts_us", "values")
+
+    def __init__(self) -> None:
+        self.keys: list[int] = []
+        self.ts_us: list[int] = []
+        self.values: list[Any] = []
+        self.quals: list[int] = []
+        self.tags: list[str] = []
+        self.ts: list[float] = []
+        self.interleaved = False
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def add_samples(self, samples: Iterable[Sample], registry: TagRegistry,
+                    deadbands: Mapping[str, float], last: dict[str, tuple[Any, int]]
+                    ) -> tuple[int, int]:
+        """Append samples that pass their tag's deadband; returns (filtered, rejected)."""
+        keys, tag_keys = self.keys, registry.keys
+        k_add, t_add, v_add = keys.append, self.ts_us.append, self.values.append
+        q_add, n_add, s_add = self.quals.append, self.tags.append, self.ts.append
+        filtered = rejected = 0
+        for s in samples:
+            tag, value, quality, ts = s.tag, s.value, s.quality, s.ts
+            if value.__class__ not in _PLAIN:
+                value = plain(value)
+                if value is _REJECT:
+                    rejected += 1
+                    continue
+            if deadbands:
+                band = deadbands.get(tag)
+                if band is not None:
+                    prev = last.get(tag)
+                    if prev is not None and prev[1] == quality and not moved(prev[0], value, band):
+                        filtered += 1
+                        continue
+                    last[tag] = (value, quality)
+            key = tag_keys.get(tag)
+            if key is None:
+                key = registry.add(tag, value)
+            k_add(key)
+            t_add(round(ts * US))
+            v_add(value)
+            q_add(quality)
+            n_add(tag)
+            s_add(ts)
+        self.interleaved = True
+        return filtered, rejected
+
+    def add_columns(self, tag: str, ts: Sequence[float], values: Sequence[Any],
+                    qualities: Sequence[int] | int, registry: TagRegistry,
+                    deadbands: Mapping[str, float], last: dict[str, tuple[Any, int]]
+                    ) -> tuple[int, int]:
+        """Append one tag's samples given as columns; returns (filtered, rejected)."""
+        n = len(ts)
+        if n == 0:
+            return 0, 0
+        if len(values) != n:
+            raise ValueError(f"append_columns {tag}: {n} timestamps but {len(values)} values")
+        ts_list = ts.tolist() if isinstance(ts, np.ndarray) else list(ts)
+        vals = values.tolist() if isinstance(values, np.ndarray) else list(values)
+        if isinstance(qualities, int | np.integer):
+            quals = [int(qualities)] * n
+        else:
+            quals = qualities.tolist() if isinstance(qualities, np.ndarray) else list(qualities)
+            if len(quals) != n:
+                raise ValueError(f"append_columns {tag}: {n} timestamps but {len(quals)} qualities")
+        rejected = 0
+        if not set(map(type, vals)) <= _PLAIN:
+            cleaned = [plain(v) for v in vals]
+            keep = [i for i, v in enumerate(cleaned) if v is not _REJECT]
+            rejected = n - len(keep)
+            ts_list, vals, quals = _pick(ts_list, keep), _pick(cleaned, keep), _pick(quals, keep)
+        filtered = 0
+        band = deadbands.get(tag) if deadbands else None
+        if band is not None and vals:
+            prev = last.get(tag)
+            keep = []
+            for i, (value, quality) in enumerate(zip(vals, quals, strict=True)):
+                if prev is None or prev[1] != quality or moved(prev[0], value, band):
+                    keep.append(i)
+                    prev = (value, quality)
+            last[tag] = prev
+            filtered = len(vals) - len(keep)
+            if filtered:
+                ts_list, vals, quals = _pick(ts_list, keep), _pick(vals, keep), _pick(quals, keep)
+        m = len(vals)
+        if m == 0:
+            return filtered, rejected
+        key = registry.keys.get(tag)
+        if key is None:
+            key = registry.add(tag, vals[0])
+        if m > 64:
+            ts_us = np.rint(np.asarray(ts_list, dtype=np.float64) * US).astype(np.int64).tolist()
+        else:
+            ts_us = [round(t * US) for t in ts_list]
+        self.keys.extend(repeat(key, m))
+        self.ts_us.extend(ts_us)
+        self.values.extend(vals)
+        self.quals.extend(quals)
+        self.tags.extend(repeat(tag, m))
+        self.ts.extend(ts_list)
+        return filtered, rejected
+
+    def rows(self) -> Iterable[tuple[int, int, Any, int]]:
+        """Rows for INSERT_SQL, grouped by tag so each B-tree page is touched once."""
+        rows = zip(self.keys, self.ts_us, self.values, self.quals, strict=True)
+        return sorted(rows, key=_by_key) if self.interleaved else rows
+
+    def outbox_records(self, start: int, stop: int, first_seq: int) -> list[tuple]:
+        """Sample records [seq, tag, ts, value, quality] for positions start..stop-1."""
+        return list(zip(range(first_seq, first_seq + stop - start), self.tags[start:stop],
+                        self.ts[start:stop], self.values[start:stop], self.quals[start:stop],
+                        strict=True))
+
+
+def _pick(seq: list[Any], keep: list[int]) -> list[Any]:
+    return [seq[i] for i in keep]
+
+
+def _tag(conn: sqlite3.Connection, tag: str) -> tuple[int, str] | None:
+    return conn.execute("SELECT key, kind FROM tags WHERE tag = ?", (tag,)).fetchone()
+
+
+def _as_bool(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _reader(kind: str):
+    return _as_bool if kind == "bool" else None
+
+
+def history(conn: sqlite3.Connection, tag: str, start: float, end: float,
+            limit: int | None = None) -> list[Sample]:
+    """The tag's samples with start <= ts < end, oldest first, at most `limit`."""
+    found = _tag(conn, tag)
+    if found is None:
+        return []
+    key, kind = found
+    rows = conn.execute(
+        "SELECT ts, value, quality FROM samples WHERE tag_key = ? AND ts >= ? AND ts < ?"
+        " ORDER BY ts LIMIT ?",
+        (key, to_us(start), to_us(end), -1 if limit is None else limit),
+    ).fetchall()
+    conv = _reader(kind)
+    if conv is None:
+        return [Sample(tag, ts / US, v, q) for ts, v, q in rows]
+    return [Sample(tag, ts / US, conv(v), q) for ts, v, q in rows]
+
+
+_DOWNSAMPLE_SQL = """
+WITH b AS (
+    SELECT ((ts - :a) * :w) / (:b - :a) AS bucket, min(ts) AS first_ts, max(ts) AS last_ts,
+           min(value) AS vmin, max(value) AS vmax, max(quality) AS worst, count(*) AS n
+    FROM samples WHERE tag_key = :k AND ts >= :a AND ts < :b GROUP BY bucket
+)
+SELECT b.first_ts, b.last_ts, b.vmin, b.vmax, s.value, b.worst, b.n
+FROM b JOIN samples s ON s.tag_key = :k AND s.ts = b.last_ts ORDER BY b.bucket
+"""
+
+
+def history_downsampled(conn: sqlite3.Connection, tag: str, start: float, end: float,
+                        width: int) -> list[Bucket]:
+    """Up to `width` equal time buckets over [start, end), each with first and last
+    timestamp, min, max, last value and worst quality; empty buckets are left out."""
+    if width <= 0:
+        raise ValueError(f"width must be > 0, got {width}")
+    found = _tag(conn, tag)
+    a, b = to_us(start), to_us(end)
+    if found is None or b <= a:
+        return []
+    key, kind = found
+    conv = _reader(kind) or (lambda v: v)
+    return [
+        Bucket(first / US, last_ts / US, conv(vmin), conv(vmax), conv(last), worst, n)
+        for first, last_ts, vmin, vmax, last, worst, n in conn.execute(
+            _DOWNSAMPLE_SQL, {"a": a, "b": b, "w": width, "k": key})
+    ]
+
+
+def tags(conn: sqlite3.Connection) -> list[str]:
+    """Every tag the historian has seen."""
+    return [r[0] for r in conn.execute("SELECT tag FROM tags ORDER BY tag")]

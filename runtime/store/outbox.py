@@ -1,0 +1,161 @@
+"""The outbox: records bound for the cloud, in chunks of consecutive sequence numbers.
+
+Chunks are written in the same transaction as the records they carry, numbered by one
+per-node sequence kept in meta (next_seq) and advanced in that transaction. The forwarder
+peeks oldest first and acks what the broker acknowledged; the writer enforces the byte and
+age budget by dropping the oldest chunks and counting every record dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+from dataclasses import dataclass
+
+from runtime.store.config import StoreConfig
+from runtime.store.historian import SampleBuffer
+from runtime.store.records import OutboxChunk
+from runtime.store.tx import Tx
+
+log = logging.getLogger("runtime.store")
+
+SAMPLES, EVENTS = "samples", "events"
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
+_INSERT = ("INSERT INTO outbox (kind, seq_first, seq_last, count, created_ts, payload, bytes)"
+           " VALUES (?, ?, ?, ?, ?, ?, ?)")
+_ACK_SLICE = 500
+
+
+@dataclass
+class OutboxCounters:
+    """The committed outbox backlog, kept by the writer so stats never scan the table."""
+
+    records: int = 0
+    bytes: int = 0
+    chunks: int = 0
+    oldest_ts: float | None = None
+
+    @classmethod
+    def load(cls, conn: sqlite3.Connection) -> OutboxCounters:
+        """Count what the outbox holds (once, at open)."""
+        chunks, records, size = conn.execute(
+            "SELECT count(*), coalesce(sum(count), 0), coalesce(sum(bytes), 0) FROM outbox"
+        ).fetchone()
+        return cls(records, size, chunks, oldest_ts(conn))
+
+    def adopt(self, tx: Tx, conn: sqlite3.Connection) -> None:
+        """Add a committed transaction's changes."""
+        self.records += tx.outbox_records
+        self.bytes += tx.outbox_bytes
+        self.chunks += tx.outbox_chunks
+        if tx.outbox_oldest_changed or self.oldest_ts is None:
+            self.oldest_ts = oldest_ts(conn)
+
+
+def oldest_ts(conn: sqlite3.Connection) -> float | None:
+    """created_ts of the oldest chunk."""
+    row = conn.execute("SELECT created_ts FROM outbox ORDER BY id LIMIT 1").fetchone()
+    return None if row is None else row[0]
+
+
+def _write(tx: Tx, kind: str, chunks: list[tuple[int, int, list]]) -> None:
+    rows = []
+    for seq_first, count, records in chunks:
+        payload = _ENCODER.encode(records).encode()
+        rows.append((kind, seq_first, seq_first + count - 1, count, tx.now, payload, len(payload)))
+        tx.outbox_records += count
+        tx.outbox_bytes += len(payload)
+    tx.outbox_chunks += len(rows)
+    tx.conn.executemany(_INSERT, rows)
+
+
+def add_samples(tx: Tx, buf: SampleBuffer, chunk_records: int) -> None:
+    """Give the buffer's samples sequence numbers and write them as chunks."""
+    n = len(buf)
+    first = tx.take_seq(n)
+    _write(tx, SAMPLES, [
+        (first + start, min(n, start + chunk_records) - start,
+         buf.outbox_records(start, min(n, start + chunk_records), first + start))
+        for start in range(0, n, chunk_records)
+    ])
+
+
+def add_events(tx: Tx, chunk_records: int) -> None:
+    """Write the transaction's event records (already numbered) as chunks."""
+    records = tx.event_records
+    _write(tx, EVENTS, [
+        (records[start][0], len(records[start:start + chunk_records]),
+         records[start:start + chunk_records])
+        for start in range(0, len(records), chunk_records)
+    ])
+
+
+def ack(tx: Tx, chunk_ids: list[int]) -> int:
+    """Delete acknowledged chunks; returns how many records they held (unknown ids: none)."""
+    deleted = 0
+    for start in range(0, len(chunk_ids), _ACK_SLICE):
+        part = chunk_ids[start:start + _ACK_SLICE]
+        for count, size in tx.conn.execute(
+            f"DELETE FROM outbox WHERE id IN ({', '.join('?' * len(part))})"
+            " RETURNING count, bytes", part,
+        ).fetchall():
+            deleted += count
+            tx.outbox_records -= count
+            tx.outbox_bytes -= size
+            tx.outbox_chunks -= 1
+    tx.outbox_oldest_changed = True
+    return deleted
+
+
+def enforce(tx: Tx, counters: OutboxCounters, config: StoreConfig) -> int:
+    """Drop the oldest chunks over the byte or age budget (policy drop_oldest); returns how
+    many records were dropped. Every dropped record is counted and logged."""
+    excess = counters.bytes + tx.outbox_bytes - config.outbox_max_bytes
+    cutoff = tx.now - config.outbox_max_age_s
+    oldest = counters.oldest_ts
+    if excess <= 0 and (oldest is None or oldest >= cutoff):
+        return 0
+    last_id = None
+    freed = records = chunks = 0
+    reason = ""
+    cur = tx.conn.execute("SELECT id, count, bytes, created_ts FROM outbox ORDER BY id")
+    for chunk_id, count, size, created in cur:
+        if freed >= excess and created >= cutoff:
+            break
+        reason = "age" if created < cutoff else "bytes"
+        last_id = chunk_id
+        freed += size
+        records += count
+        chunks += 1
+    cur.close()
+    if last_id is None:
+        return 0
+    tx.conn.execute("DELETE FROM outbox WHERE id <= ?", (last_id,))
+    tx.outbox_records -= records
+    tx.outbox_bytes -= freed
+    tx.outbox_chunks -= chunks
+    tx.outbox_oldest_changed = True
+    tx.dropped_records += records
+    log.warning("store.outbox_dropped records=%d chunks=%d bytes=%d reason=%s policy=%s",
+                records, chunks, freed, reason, config.outbox_policy)
+    return records
+
+
+def peek(conn: sqlite3.Connection, max_records: int) -> list[OutboxChunk]:
+    """The oldest chunks holding up to max_records records (at least one chunk if any)."""
+    chunks: list[OutboxChunk] = []
+    total = 0
+    cur = conn.execute("SELECT id, kind, seq_first, seq_last, count, created_ts, payload"
+                       " FROM outbox ORDER BY id")
+    try:
+        for row in cur:
+            if chunks and total + row[4] > max_records:
+                break
+            chunks.append(OutboxChunk(*row))
+            total += row[4]
+            if total >= max_records:
+                break
+    finally:
+        cur.close()
+    return chunks
