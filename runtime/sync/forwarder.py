@@ -49,6 +49,7 @@ Clock = Callable[[], float]
 _AUTH_REFUSED = {4, 5, 134, 135}
 _DISCONNECT_TIMEOUT_S = 2.0
 _ABANDON_TIMEOUT_S = 0.2
+_PENDING_PEEKS = 4
 _TIMED_OUT = "Operation timed out"  # aiomqtt's MqttError text when a CONNACK or PUBACK is late
 
 
@@ -104,6 +105,9 @@ class Forwarder:
             else config.max_records_per_message
         )
         self._peek_records = self._max_records * config.max_inflight
+        # Sent chunks stay in the outbox until their delete commits (the store commits in
+        # groups, every ~250 ms); each peek reads past them, so bound how many there are.
+        self._max_pending = _PENDING_PEEKS * self._peek_records
         self._limiter: RateLimiter | None = None
         self._backoff = Backoff(initial=config.backoff_initial_s, cap=config.backoff_cap_s)
         self._drain = DrainMeter()
@@ -124,6 +128,7 @@ class Forwarder:
         self._committing: tuple[asyncio.Future[Any], AckBatch] | None = None
         self._window = asyncio.Semaphore(config.max_inflight)
         self._acked = asyncio.Event()
+        self._deleted = asyncio.Event()
         self._wakeup = asyncio.Event()
 
     @property
@@ -202,6 +207,7 @@ class Forwarder:
 
     async def _supervise(self) -> None:
         while True:
+            broker_fault = True
             try:
                 await self._run_session()
                 error = f"broker {self._config.address} closed the connection"
@@ -209,8 +215,14 @@ class Forwarder:
                 raise
             except Exception as exc:
                 error = _describe(exc)
+                broker_fault = _is_broker_fault(exc)
+                if not broker_fault:
+                    log.error("sync.failed node=%s error=%r", self._node_id, error,
+                              exc_info=exc)
             was_connected = self._state == "connected"
-            self._state = "unreachable"
+            # Anything else (the store failing, a bad chunk) is retried the same way but
+            # does not make the broker look unreachable.
+            self._state = "unreachable" if broker_fault else "connecting"
             self._last_error = error
             if was_connected:
                 self._backoff.reset()
@@ -234,15 +246,17 @@ class Forwarder:
         client = self._make_client()
         try:
             await client.__aenter__()
+        except asyncio.CancelledError:
+            await _abandon(client)
+            raise
         except aiomqtt.MqttError as exc:
             if str(exc) == _TIMED_OUT:
-                # The socket is open, waiting for a CONNACK: close it, or a late CONNACK
-                # would leave a second connection (and aiomqtt's tasks) behind.
-                await _close(client, _ABANDON_TIMEOUT_S)
+                await _abandon(client)
             raise SyncError(self._connect_error(exc)) from exc
         self._on_connected()
         self._window = asyncio.Semaphore(self._config.max_inflight)
         self._acked = asyncio.Event()
+        self._deleted = asyncio.Event()
         self._limiter = (
             RateLimiter(self._config.rate_limit_records_per_s, now=time.monotonic())
             if self._config.rate_limit_records_per_s > 0
@@ -344,8 +358,11 @@ class Forwarder:
 
     async def _send_loop(self, client: aiomqtt.Client, group: asyncio.TaskGroup) -> None:
         while True:
+            while self._sent_records >= self._max_pending:
+                self._deleted.clear()
+                await self._deleted.wait()
             self._wakeup.clear()
-            messages = self._next_messages()
+            messages = await self._next_messages()
             if not messages:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self._config.poll_interval_s):
@@ -363,9 +380,11 @@ class Forwarder:
                 self._sent_records += message.count
                 group.create_task(self._publish(client, message, key))
 
-    def _next_messages(self) -> list[OutboundMessage]:
-        """Messages for the oldest chunks not yet in flight."""
-        chunks = self._store.outbox_peek(self._sent_records + self._peek_records)
+    async def _next_messages(self) -> list[OutboundMessage]:
+        """Messages for the oldest chunks not sent yet (peeked in a worker thread)."""
+        chunks = await asyncio.to_thread(
+            self._store.outbox_peek, self._sent_records + self._peek_records
+        )
         fresh = [c for c in chunks if c.id not in self._sent] if self._sent else list(chunks)
         if not fresh:
             return []
@@ -421,6 +440,7 @@ class Forwarder:
         self._sent_records -= batch.records
         self._last_ack_ts = self._clock()
         self._drain.add(batch.records, time.monotonic())
+        self._deleted.set()
 
     async def _end_session(self) -> None:
         """Delete what the broker acknowledged; forget the rest (it is sent again later)."""
@@ -480,16 +500,41 @@ async def _close(client: aiomqtt.Client, wait_s: float) -> None:
         await client.__aexit__(None, None, None)
 
 
+async def _abandon(client: aiomqtt.Client) -> None:
+    """Close a connection still waiting for its CONNACK (timed out or stopped).
+
+    Left open, a late CONNACK would leave a second connection and aiomqtt's tasks behind.
+    aiomqtt 2.5 cancels its private `_connected` future when `__aenter__` is cancelled, and
+    paho's disconnect callback then raises before the socket is closed; a fresh future (what
+    aiomqtt itself does after a failed connect) lets the goodbye close it.
+    """
+    connected = getattr(client, "_connected", None)
+    if isinstance(connected, asyncio.Future) and connected.cancelled():
+        client._connected = asyncio.get_running_loop().create_future()
+    await _close(client, _ABANDON_TIMEOUT_S)
+
+
 def _retrieve(future: asyncio.Future[Any]) -> None:
     if not future.cancelled():
         future.exception()
 
 
-def _describe(exc: BaseException) -> str:
-    """One line for status and logs: the first real error inside exception groups."""
+def _leaf(exc: BaseException) -> BaseException:
+    """The first real error inside (nested) exception groups."""
     while isinstance(exc, BaseExceptionGroup):
         leaves = [e for e in exc.exceptions if not isinstance(e, asyncio.CancelledError)]
         exc = (leaves or list(exc.exceptions))[0]
+    return exc
+
+
+def _is_broker_fault(exc: BaseException) -> bool:
+    """True when the broker (or the way to it) failed, not the store or the forwarder."""
+    return isinstance(_leaf(exc), SyncError | aiomqtt.MqttError)
+
+
+def _describe(exc: BaseException) -> str:
+    """One line for status and logs: the first real error inside exception groups."""
+    exc = _leaf(exc)
     if isinstance(exc, SyncError):
         return str(exc)
     if isinstance(exc, concurrent.futures.TimeoutError | TimeoutError):

@@ -62,7 +62,10 @@ class Outbox(Protocol):
     """The store's outbox API the forwarder codes against."""
 
     def outbox_peek(self, max_records: int) -> Sequence[Chunk]:
-        """Chunks oldest first, up to about `max_records` records."""
+        """Chunks oldest first, up to `max_records` records (at least one chunk if any).
+
+        The forwarder calls it from a worker thread, beside the event loop.
+        """
         ...
 
     def outbox_ack(self, chunk_ids: Sequence[int]) -> concurrent.futures.Future[Any]:

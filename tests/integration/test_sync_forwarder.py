@@ -398,3 +398,49 @@ async def test_a_frozen_broker_times_out_and_the_forwarder_recovers_when_it_answ
         finally:
             await forwarder.stop()
     expect_consecutive(collector.seqs(), 1, 20)
+
+
+async def test_stopping_while_the_broker_does_not_answer_leaves_nothing_behind(
+    mosquitto: Mosquitto,
+):
+    forwarder = Forwarder(MemoryOutbox(), config_for(mosquitto, timeout_s=30.0), "n1")
+    mosquitto.pause()
+    try:
+        await forwarder.start()
+        await asyncio.sleep(0.2)  # the connect is waiting for a CONNACK that will not come
+        assert forwarder.status().broker_state == "connecting"
+        await forwarder.stop()
+        current = asyncio.current_task()
+        await until(
+            lambda: all(t is current or t.done() for t in asyncio.all_tasks()),
+            "the half-made connection's tasks ended", within=2,
+        )
+    finally:
+        mosquitto.resume()
+    assert forwarder.status().broker_state == "disabled"
+
+
+class FlakyOutbox(AckLog):
+    """An outbox whose reads fail while `failing` is set, as a broken disk would."""
+
+    failing = True
+
+    def outbox_peek(self, max_records: int):
+        if self.failing:
+            raise OSError("disk I/O error")
+        return super().outbox_peek(max_records)
+
+
+async def test_a_failing_store_is_reported_without_blaming_the_broker(mosquitto: Mosquitto):
+    outbox = MemoryOutbox()
+    outbox.add("samples", 5)
+    flaky = FlakyOutbox(outbox)
+    forwarder = Forwarder(flaky, config_for(mosquitto), "n1")
+    await forwarder.start()
+    try:
+        await until(lambda: "disk I/O error" in forwarder.status().last_error, "store error")
+        assert forwarder.status().broker_state in ("connecting", "connected")
+        flaky.failing = False
+        await drained(outbox)
+    finally:
+        await forwarder.stop()

@@ -41,10 +41,14 @@ class MemStats:
 
 
 class MemoryOutbox:
-    """The outbox API over a dict: chunks oldest first, acks recorded in call order."""
+    """The outbox API over a dict: chunks oldest first, acks recorded in call order.
+
+    Thread-safe like the store: the forwarder peeks from a worker thread.
+    """
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
+        self._lock = threading.Lock()
         self.chunks: dict[int, MemChunk] = {}
         self.acks: list[list[int]] = []
         self.next_seq = 1
@@ -60,30 +64,34 @@ class MemoryOutbox:
             records = [[seq + i, "alarm", ts, "f1", "n1", {"i": i}, False] for i in range(count)]
         chunk = MemChunk(self._next_id, kind, seq, seq + count - 1, count, ts,
                          json.dumps(records, separators=(",", ":")).encode())
-        self.chunks[chunk.id] = chunk
-        self._next_id += 1
-        self.next_seq += count
+        with self._lock:
+            self.chunks[chunk.id] = chunk
+            self._next_id += 1
+            self.next_seq += count
         return chunk
 
     def outbox_peek(self, max_records: int) -> list[MemChunk]:
         out, total = [], 0
-        for chunk in self.chunks.values():
-            if out and total + chunk.count > max_records:
-                break
-            out.append(chunk)
-            total += chunk.count
+        with self._lock:
+            for chunk in self.chunks.values():
+                if out and total + chunk.count > max_records:
+                    break
+                out.append(chunk)
+                total += chunk.count
         return out
 
     def outbox_ack(self, chunk_ids: Sequence[int]) -> concurrent.futures.Future[None]:
-        self.acks.append(list(chunk_ids))
-        for chunk_id in chunk_ids:
-            self.chunks.pop(chunk_id, None)
+        with self._lock:
+            self.acks.append(list(chunk_ids))
+            for chunk_id in chunk_ids:
+                self.chunks.pop(chunk_id, None)
         future: concurrent.futures.Future[None] = concurrent.futures.Future()
         future.set_result(None)
         return future
 
     def outbox_stats(self) -> MemStats:
-        chunks = list(self.chunks.values())
+        with self._lock:
+            chunks = list(self.chunks.values())
         return MemStats(
             records=sum(c.count for c in chunks),
             bytes=sum(len(c.payload) for c in chunks),
