@@ -1,0 +1,146 @@
+"""Outbox: one sequence with no gaps and no reuse across restarts, peek/ack, drop-oldest."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import replace
+
+import pytest
+
+from runtime.contracts.messages import BAD, Event, EventKind, Sample
+from runtime.store import Store, StoreConfig
+
+T0 = 1_700_000_000.0
+FAST = StoreConfig(commit_interval_s=0.02, outbox_chunk_records=100)
+
+
+class Clock:
+    def __init__(self, now: float = T0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def open_store(tmp_path):
+    stores = []
+
+    def make(config=FAST, **kwargs):
+        store = Store(tmp_path / "store.db", config, **kwargs)
+        stores.append(store)
+        return store
+
+    yield make
+    for store in stores:
+        store.close()
+
+
+def drain(store, max_records=10_000):
+    """All chunks, oldest first, decoded."""
+    return [(c, c.records()) for c in store.outbox_peek(max_records)]
+
+
+def test_samples_and_events_enter_the_outbox_with_consecutive_sequence_numbers(open_store):
+    store = open_store()
+    store.append_samples([Sample("a", T0 + i, float(i)) for i in range(250)])
+    store.record_event(Event(EventKind.WRITE, T0, "f", "n", {"tag": "SP", "value": 3}))
+    store.append_samples([Sample("b", T0, "text", BAD)])
+    store.flush_future().result(5)
+    chunks = drain(store)
+    assert [(c.kind, c.seq_first, c.seq_last, c.count) for c, _ in chunks] == [
+        ("samples", 0, 99, 100), ("samples", 100, 199, 100), ("samples", 200, 250, 51),
+        ("events", 251, 251, 1)]
+    assert chunks[0][1][0] == [0, "a", T0, 0.0, 0]
+    assert chunks[2][1][-1] == [250, "b", T0, "text", BAD]
+    assert chunks[3][1] == [[251, "write", T0, "f", "n", {"tag": "SP", "value": 3}, False]]
+    assert all(len(c.payload) > 0 and c.created_ts > 0 for c, _ in chunks)
+    stats = store.outbox_stats()
+    assert (stats.records, stats.chunks, stats.next_seq, stats.dropped_records) == (
+        252, 4, 252, 0)
+    assert stats.bytes == sum(len(c.payload) for c, _ in chunks)
+
+
+def test_peek_returns_whole_chunks_up_to_max_records_and_ack_deletes_them(open_store):
+    store = open_store()
+    store.append_columns("a", [T0 + i for i in range(350)], list(range(350)))
+    store.flush_future().result(5)
+    assert [c.count for c in store.outbox_peek(250)] == [100, 100]
+    assert [c.count for c in store.outbox_peek(50)] == [100]  # at least one chunk
+    first = store.outbox_peek(250)
+    assert store.outbox_ack([c.id for c in first]).result(5) == 200
+    assert [c.seq_first for c in store.outbox_peek(1000)] == [200, 300]
+    assert store.outbox_ack([first[0].id, 999_999]).result(5) == 0  # already gone, unknown
+    stats = store.outbox_stats()
+    assert (stats.records, stats.chunks) == (150, 2)
+    assert stats.oldest_ts is not None
+
+
+def test_sequence_continues_across_restarts_without_gaps_or_reuse(open_store):
+    seen = []
+    for round_ in range(3):
+        store = open_store()
+        store.append_columns("a", [T0 + round_ * 100 + i for i in range(30)], [1.0] * 30)
+        store.record_event(Event(EventKind.LINE_MODE, T0, "f", "n", {"mode": "manual"}))
+        store.flush_future().result(5)
+        chunks = store.outbox_peek(10_000)
+        seen += [r[0] for c in chunks for r in c.records()]
+        store.outbox_ack([c.id for c in chunks]).result(5)  # an empty outbox must not reset
+        store.close()
+    assert seen == list(range(93))
+    store = open_store()
+    assert store.outbox_stats().next_seq == 93
+    assert store.status().next_seq == 93
+
+
+def test_chunk_ids_are_never_reused(open_store):
+    store = open_store()
+    store.append_columns("a", [T0], [1.0])
+    store.flush_future().result(5)
+    [first] = store.outbox_peek(10)
+    store.outbox_ack([first.id]).result(5)
+    store.append_columns("a", [T0 + 1], [2.0])
+    store.flush_future().result(5)
+    [second] = store.outbox_peek(10)
+    assert second.id > first.id
+
+
+def test_forwarding_can_be_off(open_store):
+    store = open_store(replace(FAST, forward_samples=False))
+    store.append_columns("a", [T0], [1.0])
+    store.record_event(Event(EventKind.WRITE, T0, "f", "n", {}))
+    store.flush_future().result(5)
+    assert [c.kind for c in store.outbox_peek(10)] == ["events"]
+    assert len(store.history("a", T0, T0 + 1)) == 1
+
+
+def test_over_the_byte_budget_the_oldest_chunks_are_dropped_and_counted(open_store, caplog):
+    store = open_store(replace(FAST, outbox_max_bytes=20_000))
+    caplog.set_level(logging.WARNING, "runtime.store")
+    for k in range(10):
+        store.append_columns("line1/a", [T0 + k * 100 + i for i in range(100)], [0.5] * 100)
+        store.flush_future().result(5)
+    stats = store.outbox_stats()
+    assert stats.bytes <= 20_000
+    assert stats.dropped_records > 0
+    assert stats.records + stats.dropped_records == 1000
+    first = store.outbox_peek(1)[0]
+    assert first.seq_first == stats.dropped_records  # exactly the oldest went
+    assert "store.outbox_dropped records=" in caplog.text and "reason=bytes" in caplog.text
+    store.close()
+    assert open_store().outbox_stats().dropped_records == stats.dropped_records
+
+
+def test_records_older_than_the_age_budget_are_dropped_and_counted(open_store):
+    clock = Clock()
+    store = open_store(replace(FAST, outbox_max_age_s=60), clock=clock)
+    store.append_columns("a", [T0 + i for i in range(150)], [1.0] * 150)
+    store.flush_future().result(5)
+    clock.now = T0 + 61
+    store.append_columns("a", [T0 + 200], [2.0])
+    store.flush_future().result(5)
+    stats = store.outbox_stats()
+    assert (stats.records, stats.dropped_records, stats.oldest_ts) == (1, 150, T0 + 61)
+    assert json.loads(store.outbox_peek(10)[0].payload)[0][0] == 150
+    assert len(store.history("a", T0, T0 + 300)) == 151  # the historian keeps them
