@@ -1,8 +1,8 @@
-"""The forwarder against a real Mosquitto, watched by a real subscriber on lineside/#.
+"""The forwarder against a real Mosquitto and the real Store, watched by a subscriber.
 
 Checked end to end: every record arrives in order without gaps, chunks are deleted only
-once acknowledged, an outage grows the outbox and the backlog drains oldest first marked
-historical, logins and TLS work and refusals are reported plainly.
+once acknowledged and oldest first, an outage grows the outbox and the backlog drains in
+order marked historical, logins and TLS work and refusals are reported plainly.
 """
 
 from __future__ import annotations
@@ -10,16 +10,20 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiomqtt
 import pytest
+import pytest_asyncio
 
+from runtime.contracts.messages import Event, EventKind, Sample
+from runtime.store import Store, StoreConfig
 from runtime.sync import BrokerConfig, Forwarder
 from tests.fixtures.broker import Mosquitto, MosquittoFactory
-from tests.unit.test_sync_forwarder import MemoryOutbox, until
+from tests.unit.test_sync_forwarder import until
 
 
 @dataclass
@@ -149,26 +153,86 @@ async def drained(outbox: Any, within: float = 15.0) -> None:
     await until(lambda: outbox.outbox_stats().records == 0, "the outbox drained", within)
 
 
+class Clock:
+    """Wall-clock time plus an offset a test advances to age the backlog."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def open_store(path: Path, clock: Clock, **config: Any) -> Store:
+    config.setdefault("commit_interval_s", 0.05)
+    return Store(path, StoreConfig(**config), clock=clock)
+
+
+@pytest_asyncio.fixture
+async def store(tmp_path: Path, clock: Clock) -> AsyncIterator[Store]:
+    """The real store on a temporary file (group commit every 50 ms), closed after the test."""
+    store = open_store(tmp_path / "lineside.db", clock)
+    try:
+        yield store
+    finally:
+        await store.aclose()
+
+
+async def add_samples(store: Store, n: int, tag: str = "P101.Flow") -> None:
+    """Record n samples and wait until they are committed (and in the outbox)."""
+    ts = time.time()
+    assert store.append_samples([Sample(tag, ts + i * 1e-3, float(i)) for i in range(n)])
+    await store.flush()
+
+
+async def add_events(store: Store, n: int) -> None:
+    """Record n write events and wait until they are committed."""
+    ts = time.time()
+    for i in range(n):
+        assert store.record_event(
+            Event(EventKind.WRITE, ts + i * 1e-3, "flow-1", "node-1", {"tag": "SP", "value": i})
+        )
+    await store.flush()
+
+
+def chunk_ids(store: Store) -> list[int]:
+    """Ids of every chunk in the outbox, oldest first."""
+    return [c.id for c in store.outbox_peek(10**9)]
+
+
+def last_seq(store: Store) -> int:
+    """The sequence number of the newest record."""
+    return store.outbox_stats().next_seq - 1
+
+
 async def test_everything_arrives_in_order_without_gaps_and_is_deleted_after_ack(
-    mosquitto: Mosquitto,
+    mosquitto: Mosquitto, store: Store
 ):
-    outbox = MemoryOutbox()
     for i in range(60):
-        outbox.add("events" if i % 7 == 3 else "samples", 50 + i)
-    total = outbox.next_seq - 1
-    acks = AckLog(outbox)
+        if i % 7 == 3:
+            await add_events(store, 3)
+        else:
+            await add_samples(store, 50 + i)
+    ids = chunk_ids(store)
+    total = last_seq(store)
+    acks = AckLog(store)
     config = config_for(mosquitto, max_records_per_message=400, max_inflight=4)
     async with Collector(mosquitto) as collector:
         forwarder = Forwarder(acks, config, "line-1")
         await forwarder.start()
         try:
-            await drained(outbox)
-            await until(lambda: len(collector.seqs()) == total, "every record received")
+            await drained(store)
+            await until(lambda: len(collector.seqs()) == total + 1, "every record received")
             status = forwarder.status()
         finally:
             await forwarder.stop()
-    expect_consecutive(collector.seqs(), 1, total)
-    assert acks.acked == list(range(1, 61)), "chunks deleted once each, strictly oldest first"
+    expect_consecutive(collector.seqs(), 0, total)
+    assert acks.acked == ids, "chunks deleted once each, strictly oldest first"
     assert status.broker_state == "connected" and status.queue_records == 0
     assert status.last_ack_ts is not None and status.drain_rate_per_s > 0
     kinds = {m.topic: m.body["kind"] for m in collector.messages}
@@ -178,27 +242,30 @@ async def test_everything_arrives_in_order_without_gaps_and_is_deleted_after_ack
         assert body["node"] == "line-1" and body["historical"] is False
         assert body["count"] == len(body["records"]) == body["seq_last"] - body["seq_first"] + 1
         assert body["count"] <= 400
-    assert len(collector.messages) < 60, "consecutive chunks were combined"
+        assert [r[0] for r in body["records"]] == list(range(body["seq_first"],
+                                                               body["seq_last"] + 1))
+    event = next(m.body for m in collector.messages if m.body["kind"] == "events")
+    _seq, kind, _ts, flow, node, data, shadow = event["records"][0]
+    assert (kind, flow, node, data, shadow) == ("write", "flow-1", "node-1",
+                                                 {"tag": "SP", "value": 0}, False)
+    assert len(collector.messages) < len(ids), "consecutive chunks were combined"
 
 
 async def test_an_outage_grows_the_outbox_and_the_backlog_drains_in_order_as_historical(
-    mosquitto_factory: MosquittoFactory,
+    mosquitto_factory: MosquittoFactory, store: Store, clock: Clock
 ):
     broker = mosquitto_factory(persistence=True)
-    now = [10_000.0]
-    clock: Callable[[], float] = lambda: now[0]  # noqa: E731
-    outbox = MemoryOutbox(clock=clock)
-    acks = AckLog(outbox)
+    acks = AckLog(store)
     config = config_for(broker, historical_after_s=10.0, max_records_per_message=300)
     forwarder = Forwarder(acks, config, "line-1", clock=clock)
     async with Collector(broker, persistent=True) as collector:
         await forwarder.start()
         try:
             for _ in range(5):
-                outbox.add("samples", 100)
-            forwarder.notify()
-            await drained(outbox)
-            live_last = outbox.next_seq - 1
+                await add_samples(store, 100)
+                forwarder.notify()
+            await drained(store)
+            live_last = last_seq(store)
 
             broker.stop()
             await until(lambda: forwarder.status().broker_state == "unreachable",
@@ -207,32 +274,30 @@ async def test_an_outage_grows_the_outbox_and_the_backlog_drains_in_order_as_his
                         "a reconnect attempt failed")
             acks.frozen = True
             for _ in range(20):  # the plant keeps producing while the broker is away
-                outbox.add("samples", 150)
-                outbox.add("events", 3)
+                await add_samples(store, 150)
+                await add_events(store, 3)
                 forwarder.notify()
-                await asyncio.sleep(0)
             status = forwarder.status()
             assert status.broker_state == "unreachable"
             assert status.queue_records == 20 * 153
-            assert status.last_error
-            now[0] += 60.0  # the backlog is a minute old when the broker returns
-            await until(lambda: forwarder.status().oldest_age_s >= 60.0, "backlog ages")
+            clock.offset += 60.0  # the backlog is a minute old when the broker returns
+            assert forwarder.status().oldest_age_s >= 60.0
             assert acks.acked_while_frozen == [], "nothing deleted while the broker is away"
             acks.frozen = False
-            backlog_last = outbox.next_seq - 1
+            backlog_last = last_seq(store)
 
             broker.start()
-            await drained(outbox)
-            outbox.add("samples", 10)  # fresh data after the backlog is live again
+            await drained(store)
+            await add_samples(store, 10)  # fresh data after the backlog is live again
             forwarder.notify()
-            total = outbox.next_seq - 1
-            await until(lambda: len(collector.seqs()) == total, "every record received")
+            total = last_seq(store)
+            await until(lambda: len(collector.seqs()) == total + 1, "every record received")
             status = forwarder.status()
         finally:
             await forwarder.stop()
-    expect_consecutive(collector.seqs(), 1, total)
+    expect_consecutive(collector.seqs(), 0, total)
     flags = collector.historical_by_seq()
-    assert not any(flags[s] for s in range(1, live_last + 1))
+    assert not any(flags[s] for s in range(0, live_last + 1))
     assert all(flags[s] for s in range(live_last + 1, backlog_last + 1))
     assert not any(flags[s] for s in range(backlog_last + 1, total + 1))
     assert status.broker_state == "connected" and status.reconnects == 1
@@ -240,47 +305,48 @@ async def test_an_outage_grows_the_outbox_and_the_backlog_drains_in_order_as_his
 
 
 async def test_a_broker_lost_mid_drain_costs_duplicates_at_most_never_a_gap(
-    mosquitto_factory: MosquittoFactory,
+    mosquitto_factory: MosquittoFactory, store: Store
 ):
     broker = mosquitto_factory(persistence=True)
-    outbox = MemoryOutbox()
-    for _ in range(200):
-        outbox.add("samples", 500)
-    total = outbox.next_seq - 1
-    acks = AckLog(outbox)
+    for _ in range(10):
+        await add_samples(store, 10_000)
+    ids = chunk_ids(store)
+    total = last_seq(store) + 1
+    acks = AckLog(store)
     config = config_for(broker, rate_limit_records_per_s=40_000, max_records_per_message=2_000)
     forwarder = Forwarder(acks, config, "line-1")
     async with Collector(broker, persistent=True) as collector:
         await forwarder.start()
         try:
-            await until(lambda: outbox.outbox_stats().records < total * 0.7, "draining")
+            await until(lambda: store.outbox_stats().records < total * 0.7, "draining")
             broker.stop()  # while publishes are in flight
             await until(lambda: forwarder.status().broker_state == "unreachable", "noticed")
-            left = outbox.outbox_stats().records
-            assert 0 < left < total
-            acks.frozen = True
             await until(lambda: "cannot reach broker" in forwarder.status().last_error,
                         "a reconnect attempt failed")
-            assert acks.acked_while_frozen == [] and outbox.outbox_stats().records == left
+            acks.frozen = True
+            left = store.outbox_stats().records
+            assert 0 < left < total
+            assert acks.acked_while_frozen == [] and store.outbox_stats().records == left
             acks.frozen = False
             broker.start()
-            await drained(outbox, within=30)
+            await drained(store, within=30)
             await until(lambda: len(collector.seqs()) == total, "every record received", 30)
         finally:
             await forwarder.stop()
-    expect_consecutive(collector.seqs(), 1, total)
-    assert acks.acked == list(range(1, 201)), "chunks deleted once each, strictly oldest first"
+    expect_consecutive(collector.seqs(), 0, total - 1)
+    assert acks.acked == ids, "chunks deleted once each, strictly oldest first"
 
 
-async def test_notify_sends_new_records_without_waiting_for_the_poll(mosquitto: Mosquitto):
-    outbox = MemoryOutbox()
-    forwarder = Forwarder(outbox, config_for(mosquitto, poll_interval_s=30.0), "n1")
+async def test_notify_sends_new_records_without_waiting_for_the_poll(
+    mosquitto: Mosquitto, store: Store
+):
+    forwarder = Forwarder(store, config_for(mosquitto, poll_interval_s=30.0), "n1")
     async with Collector(mosquitto) as collector:
         await forwarder.start()
         try:
             await until(lambda: forwarder.status().broker_state == "connected", "connected")
             await asyncio.sleep(0.1)  # let the sender find the outbox empty and wait
-            outbox.add("samples", 5)
+            await add_samples(store, 5)
             started = time.monotonic()
             forwarder.notify()
             await until(lambda: len(collector.seqs()) == 5, "records after notify()",
@@ -290,15 +356,14 @@ async def test_notify_sends_new_records_without_waiting_for_the_poll(mosquitto: 
             await forwarder.stop()
 
 
-async def test_the_rate_limit_holds_the_average(mosquitto: Mosquitto):
-    outbox = MemoryOutbox()
-    for _ in range(30):
-        outbox.add("samples", 100)
-    forwarder = Forwarder(outbox, config_for(mosquitto, rate_limit_records_per_s=2000), "n1")
+async def test_the_rate_limit_holds_the_average(mosquitto: Mosquitto, store: Store):
+    for _ in range(3):
+        await add_samples(store, 1000)
+    forwarder = Forwarder(store, config_for(mosquitto, rate_limit_records_per_s=2000), "n1")
     started = time.monotonic()
     await forwarder.start()
     try:
-        await drained(outbox)
+        await drained(store)
     finally:
         await forwarder.stop()
     # A full bucket (2,000) goes at once, the other 1,000 take half a second.
@@ -306,13 +371,12 @@ async def test_the_rate_limit_holds_the_average(mosquitto: Mosquitto):
 
 
 async def test_a_login_with_the_right_password_forwards_and_a_wrong_one_is_reported(
-    mosquitto_factory: MosquittoFactory, caplog: pytest.LogCaptureFixture
+    mosquitto_factory: MosquittoFactory, store: Store, caplog: pytest.LogCaptureFixture
 ):
     broker = mosquitto_factory(username="edge", password="s3cret-pw")
     caplog.set_level("DEBUG")
-    outbox = MemoryOutbox()
-    outbox.add("samples", 20)
-    wrong = Forwarder(outbox, config_for(broker, password="not-it"), "n1")
+    await add_samples(store, 20)
+    wrong = Forwarder(store, config_for(broker, password="not-it"), "n1")
     await wrong.start()
     try:
         await until(lambda: wrong.status().broker_state == "unreachable", "refused")
@@ -321,24 +385,23 @@ async def test_a_login_with_the_right_password_forwards_and_a_wrong_one_is_repor
         await wrong.stop()
     assert "refused the login (user 'edge')" in error
     assert "check the username and password" in error
-    assert outbox.outbox_stats().records == 20
+    assert store.outbox_stats().records == 20
 
-    right = Forwarder(outbox, config_for(broker), "n1")
+    right = Forwarder(store, config_for(broker), "n1")
     await right.start()
     try:
-        await drained(outbox)
+        await drained(store)
     finally:
         await right.stop()
     assert "s3cret-pw" not in caplog.text and "not-it" not in caplog.text
 
 
 async def test_tls_with_the_brokers_ca_forwards_and_an_untrusted_broker_is_reported(
-    mosquitto_factory: MosquittoFactory,
+    mosquitto_factory: MosquittoFactory, store: Store
 ):
     broker = mosquitto_factory(tls=True)
-    outbox = MemoryOutbox()
-    outbox.add("samples", 20)
-    untrusted = Forwarder(outbox, config_for(broker, ca_file=None), "n1")
+    await add_samples(store, 20)
+    untrusted = Forwarder(store, config_for(broker, ca_file=None), "n1")
     await untrusted.start()
     try:
         await until(lambda: untrusted.status().broker_state == "unreachable", "refused")
@@ -346,64 +409,63 @@ async def test_tls_with_the_brokers_ca_forwards_and_an_untrusted_broker_is_repor
     finally:
         await untrusted.stop()
     assert "TLS handshake with broker" in error and "certificate verify failed" in error
-    assert outbox.outbox_stats().records == 20
+    assert store.outbox_stats().records == 20
 
     async with Collector(broker) as collector:
-        trusted = Forwarder(outbox, config_for(broker), "n1")
+        trusted = Forwarder(store, config_for(broker), "n1")
         await trusted.start()
         try:
-            await drained(outbox)
+            await drained(store)
             await until(lambda: len(collector.seqs()) == 20, "records over TLS")
         finally:
             await trusted.stop()
 
 
-async def test_insecure_tls_skips_the_certificate_check(mosquitto_factory: MosquittoFactory):
+async def test_insecure_tls_skips_the_certificate_check(
+    mosquitto_factory: MosquittoFactory, store: Store
+):
     broker = mosquitto_factory(tls=True)
-    outbox = MemoryOutbox()
-    outbox.add("samples", 5)
-    forwarder = Forwarder(outbox, config_for(broker, ca_file=None, insecure=True), "n1")
+    await add_samples(store, 5)
+    forwarder = Forwarder(store, config_for(broker, ca_file=None, insecure=True), "n1")
     await forwarder.start()
     try:
-        await drained(outbox)
+        await drained(store)
     finally:
         await forwarder.stop()
 
 
 async def test_a_frozen_broker_times_out_and_the_forwarder_recovers_when_it_answers_again(
-    mosquitto: Mosquitto,
+    mosquitto: Mosquitto, store: Store
 ):
-    outbox = MemoryOutbox()
-    outbox.add("samples", 10)
-    acks = AckLog(outbox)
-    forwarder = Forwarder(acks, config_for(mosquitto, timeout_s=0.5, keepalive_s=5), "n1")
+    await add_samples(store, 10)
+    forwarder = Forwarder(store, config_for(mosquitto, timeout_s=0.5, keepalive_s=5), "n1")
     async with Collector(mosquitto) as collector:
         await forwarder.start()
         try:
-            await drained(outbox)
+            await drained(store)
             mosquitto.pause()  # connections stay open, nothing is acknowledged
             try:
-                outbox.add("samples", 10)
+                await add_samples(store, 10)
                 forwarder.notify()
                 await until(lambda: "did not acknowledge" in forwarder.status().last_error,
                             "the missing PUBACK was noticed")
                 await until(lambda: "did not answer" in forwarder.status().last_error,
                             "a reconnect got no CONNACK")
                 assert forwarder.status().broker_state == "unreachable"
-                assert outbox.outbox_stats().records == 10
+                assert store.outbox_stats().records == 10
             finally:
                 mosquitto.resume()
-            await drained(outbox)
+            await drained(store)
             await until(lambda: len(collector.seqs()) == 20, "every record received")
         finally:
             await forwarder.stop()
-    expect_consecutive(collector.seqs(), 1, 20)
+    expect_consecutive(collector.seqs(), 0, 19)
 
 
 async def test_stopping_while_the_broker_does_not_answer_leaves_nothing_behind(
-    mosquitto: Mosquitto,
+    mosquitto: Mosquitto, store: Store
 ):
-    forwarder = Forwarder(MemoryOutbox(), config_for(mosquitto, timeout_s=30.0), "n1")
+    forwarder = Forwarder(store, config_for(mosquitto, timeout_s=30.0), "n1")
     mosquitto.pause()
     try:
         await forwarder.start()
@@ -431,16 +493,42 @@ class FlakyOutbox(AckLog):
         return super().outbox_peek(max_records)
 
 
-async def test_a_failing_store_is_reported_without_blaming_the_broker(mosquitto: Mosquitto):
-    outbox = MemoryOutbox()
-    outbox.add("samples", 5)
-    flaky = FlakyOutbox(outbox)
+async def test_a_failing_store_is_reported_without_blaming_the_broker(
+    mosquitto: Mosquitto, store: Store
+):
+    await add_samples(store, 5)
+    flaky = FlakyOutbox(store)
     forwarder = Forwarder(flaky, config_for(mosquitto), "n1")
     await forwarder.start()
     try:
         await until(lambda: "disk I/O error" in forwarder.status().last_error, "store error")
         assert forwarder.status().broker_state in ("connecting", "connected")
         flaky.failing = False
-        await drained(outbox)
+        await drained(store)
     finally:
         await forwarder.stop()
+
+
+async def test_acked_chunks_stay_deleted_across_a_restart_of_the_store(
+    mosquitto: Mosquitto, tmp_path: Path, clock: Clock
+):
+    path = tmp_path / "lineside.db"
+    store = open_store(path, clock)
+    try:
+        await add_samples(store, 500)
+        forwarder = Forwarder(store, config_for(mosquitto), "n1")
+        await forwarder.start()
+        try:
+            await drained(store)
+        finally:
+            await forwarder.stop()
+        await add_samples(store, 7)
+    finally:
+        await store.aclose()
+    reopened = open_store(path, clock)
+    try:
+        stats = reopened.outbox_stats()
+        assert (stats.records, stats.next_seq) == (7, 507)
+        assert [c.seq_first for c in reopened.outbox_peek(100)] == [500]
+    finally:
+        await reopened.aclose()
