@@ -21,6 +21,7 @@ from runtime.store.schema import APPLICATION_ID, SCHEMA_VERSION, migrate
 log = logging.getLogger("runtime.store")
 
 _SIDE_FILES = ("-wal", "-shm", "-journal")
+_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 10_000
 
 
@@ -66,6 +67,11 @@ def prepare(path: Path) -> Path | None:
 
 def _problem(path: Path) -> str | None:
     """Why the file can't be used as our store, or None when it can (or is empty)."""
+    with open(path, "rb") as f:
+        head = f.read(len(_MAGIC))
+    if head and head != _MAGIC:
+        # Not SQLite at all: never let SQLite open it (it could delete a -wal beside it).
+        return "not an SQLite database (no SQLite header)"
     try:
         conn = sqlite3.connect(f"file:{path}?mode=rw", uri=True, isolation_level=None)
     except sqlite3.Error as exc:
