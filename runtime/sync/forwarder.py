@@ -7,7 +7,8 @@ backoff. In a session three tasks run side by side:
   publishes them, keeping up to `max_inflight` publishes waiting for their PUBACK;
 - the acker deletes chunks from the outbox once the broker acknowledged them, strictly in
   the order they were sent (runtime.sync.flow.AckOrder), batching whatever is ready into one
-  `outbox_ack` call;
+  `outbox_ack` call; deletes are pipelined (the store applies them in call order and
+  commits them in groups), and records sent but not yet deleted are bounded;
 - the watcher notices the connection dropping (aiomqtt's message iterator raises).
 
 aiomqtt's `publish(qos=1)` returns only once paho reports the PUBACK (or raises after
@@ -27,6 +28,7 @@ import logging
 import ssl
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -125,7 +127,7 @@ class Forwarder:
         self._keys = itertools.count()
         self._sent: set[int] = set()
         self._sent_records = 0
-        self._committing: tuple[asyncio.Future[Any], AckBatch] | None = None
+        self._deletes: deque[tuple[asyncio.Future[Any], AckBatch]] = deque()
         self._window = asyncio.Semaphore(config.max_inflight)
         self._acked = asyncio.Event()
         self._deleted = asyncio.Event()
@@ -419,21 +421,30 @@ class Forwarder:
     # -- acknowledging ---------------------------------------------------------------------
 
     async def _ack_loop(self) -> None:
+        """Ask the store to delete acknowledged chunks as soon as they are ready, in order.
+
+        Deletes are not awaited one by one: the store applies them in the order they were
+        asked for (one writer thread), so several wait for the same group commit.
+        """
         while True:
             await self._acked.wait()
             self._acked.clear()
+            self._settle_deletes()
             batch = self._order.take_ready()
             if batch:
-                await self._commit(batch)
+                self._request_delete(batch)
 
-    async def _commit(self, batch: AckBatch) -> None:
-        """Delete the batch's chunks from the outbox and wait until that is committed."""
+    def _request_delete(self, batch: AckBatch) -> None:
         future = asyncio.wrap_future(self._store.outbox_ack(batch.chunk_ids))
-        self._committing = (future, batch)
-        # Shielded: cancelling us must never cancel the store's future.
-        await asyncio.shield(future)
-        self._committing = None
-        self._committed(batch)
+        future.add_done_callback(lambda _done: self._acked.set())
+        self._deletes.append((future, batch))
+
+    def _settle_deletes(self) -> None:
+        """Count the committed deletes, oldest first; raise the store's error if one failed."""
+        while self._deletes and self._deletes[0][0].done():
+            future, batch = self._deletes.popleft()
+            future.result()
+            self._committed(batch)
 
     def _committed(self, batch: AckBatch) -> None:
         self._sent.difference_update(batch.chunk_ids)
@@ -445,30 +456,36 @@ class Forwarder:
     async def _end_session(self) -> None:
         """Delete what the broker acknowledged; forget the rest (it is sent again later)."""
         try:
-            pending, self._committing = self._committing, None
-            if pending is not None and await self._settled(pending[0]):
-                self._committed(pending[1])
             batch = self._order.take_ready()
-            if batch and await self._settled(
-                asyncio.wrap_future(self._store.outbox_ack(batch.chunk_ids))
-            ):
+            if batch:
+                self._request_delete(batch)
+            while self._deletes:
+                future, batch = self._deletes.popleft()
+                if not await self._settled(future):
+                    break
                 self._committed(batch)
         except Exception as exc:
             log.warning("sync.ack_failed node=%s error=%r", self._node_id, _describe(exc))
         finally:
+            for future, _batch in self._deletes:
+                future.add_done_callback(_retrieve)
+            self._deletes.clear()
             self._order.clear()
             self._sent.clear()
             self._sent_records = 0
 
     async def _settled(self, future: asyncio.Future[Any]) -> bool:
-        """Wait (bounded) for a store commit; True when it succeeded."""
+        """Wait (bounded) for a delete to commit; True when it succeeded."""
         await asyncio.wait({future}, timeout=self._config.timeout_s)
         if not future.done():
             future.add_done_callback(_retrieve)
             log.warning("sync.ack_pending node=%s timeout_s=%g", self._node_id,
                         self._config.timeout_s)
             return False
-        return not future.cancelled() and future.exception() is None
+        error = None if future.cancelled() else future.exception()
+        if error is not None:
+            log.warning("sync.ack_failed node=%s error=%r", self._node_id, _describe(error))
+        return not future.cancelled() and error is None
 
     # -- status ----------------------------------------------------------------------------
 

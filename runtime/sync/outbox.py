@@ -69,7 +69,11 @@ class Outbox(Protocol):
         ...
 
     def outbox_ack(self, chunk_ids: Sequence[int]) -> concurrent.futures.Future[Any]:
-        """Delete these chunks; the future completes once the delete is committed."""
+        """Delete these chunks; the future completes once the delete is committed.
+
+        Deletes are applied in the order they were asked for (the forwarder does not wait
+        for one to commit before asking for the next).
+        """
         ...
 
     def outbox_stats(self) -> Stats:
