@@ -262,6 +262,7 @@ class Writer:
     def _open(self) -> None:
         self.conn = connect(self.path, cache_mb=self.config.cache_mb)
         self.conn.execute("PRAGMA temp_store = MEMORY")
+        self.conn.execute("PRAGMA wal_autocheckpoint = 4096")
         self.conn.execute("PRAGMA journal_size_limit = 67108864")
         self.page_size = self.conn.execute("PRAGMA page_size").fetchone()[0]
         self._set_max_bytes(self.config.max_db_bytes)
