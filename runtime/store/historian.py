@@ -27,8 +27,13 @@ _REJECT = object()
 _by_key = itemgetter(0)
 
 
+_US_LIMIT = 2**62
+
+
 def to_us(ts: float) -> int:
-    """Epoch seconds to integer microseconds, as stored."""
+    """Epoch seconds to integer microseconds, as stored (infinite bounds clamp)."""
+    if math.isinf(ts):
+        return _US_LIMIT if ts > 0 else -_US_LIMIT
     return round(ts * US)
 
 

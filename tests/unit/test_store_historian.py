@@ -51,6 +51,8 @@ def test_history_range_is_half_open_and_limited(store):
     assert [s.value for s in store.history("t", T0 + 2, T0 + 5)] == [2, 3, 4]
     assert [s.value for s in store.history("t", T0, T0 + 10, limit=3)] == [0, 1, 2]
     assert store.history("unknown", T0, T0 + 10) == []
+    assert len(store.history("t", float("-inf"), float("inf"))) == 10
+    assert len(store.history_downsampled("t", 0, float("inf"), 3)) == 1
 
 
 def test_columns_accept_numpy_arrays_and_per_sample_quality(store):
