@@ -17,16 +17,19 @@ import subprocess
 import sys
 import time
 from contextlib import AsyncExitStack
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from platformdirs import user_data_dir
-
+from runtime.config import DEFAULT_PATH, ConfigError, RuntimeConfig, load_config
 from runtime.contracts import LinesideError, ValidationFailed
 from runtime.contracts.validation import validate_project
 from runtime.logs import setup_logging
 from runtime.registry import NodeRegistry
 from runtime.service import Runtime
+from runtime.store import Store
+from runtime.sync.config import BrokerConfig
+from runtime.sync.forwarder import Forwarder
 
 log = logging.getLogger("lineside.runtime")
 
@@ -46,10 +49,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "validate":
             return _validate(Path(args.file))
         setup_logging(args.log_level)
-        data_dir = Path(args.data_dir)
-        data_dir.mkdir(parents=True, exist_ok=True)
-        doc = _read_document(DEMO_PROJECT if args.demo else Path(args.project))
-        return asyncio.run(_run(args, doc, data_dir))
+        config = _runtime_config(args)
+        doc = None
+        if args.demo or args.project:
+            doc = _read_document(DEMO_PROJECT if args.demo else Path(args.project))
+        return asyncio.run(_run(args, doc, config))
     except CliError as exc:
         print(f"lineside-runtime: {exc}", file=sys.stderr)
         return 2
@@ -62,12 +66,18 @@ def _parser() -> argparse.ArgumentParser:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the runtime until stopped")
-    source = run.add_mutually_exclusive_group(required=True)
+    source = run.add_mutually_exclusive_group()
     source.add_argument("--demo", action="store_true",
                         help="start the simulated pump line and the demo project")
-    source.add_argument("--project", help="project document (JSON) to deploy")
-    run.add_argument("--data-dir", default=user_data_dir("lineside", appauthor=False),
-                     help="where the runtime keeps its data (default: %(default)s)")
+    source.add_argument("--project", help="project document (JSON) to deploy (default: the "
+                                          "last deployed version in the data folder)")
+    run.add_argument("--config", type=Path, default=None,
+                     help=f"runtime configuration file (TOML; default: {DEFAULT_PATH} if it "
+                          "exists, else built-in defaults)")
+    run.add_argument("--data-dir", type=Path, default=None,
+                     help="where the runtime keeps its data (overrides the configuration)")
+    run.add_argument("--log-commits", action="store_true",
+                     help="log a line after every store commit (for fault tests)")
     run.add_argument("--console", action="store_true",
                      help="show live values and alarms in the terminal")
     run.add_argument("--demo-fault", default=DEMO_FAULT,
@@ -107,7 +117,27 @@ def _validate(path: Path) -> int:
     return 0
 
 
-async def _run(args: argparse.Namespace, doc: dict[str, Any], data_dir: Path) -> int:
+def _runtime_config(args: argparse.Namespace) -> RuntimeConfig:
+    """The configuration file's settings, with the command line's overrides and the demo's."""
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        raise CliError(f"the configuration has problems:\n{exc}") from None
+    data_dir = args.data_dir or (config.data_dir / "demo" if args.demo else config.data_dir)
+    broker = config.broker
+    if args.demo and broker is None:
+        broker = BrokerConfig(host="127.0.0.1", port=1883, client_id="lineside-demo")
+    config = replace(config, data_dir=data_dir, broker=broker)
+    try:
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CliError(f"cannot create the data folder {config.data_dir}: "
+                       f"{exc.strerror}") from None
+    return config
+
+
+async def _run(args: argparse.Namespace, doc: dict[str, Any] | None,
+               config: RuntimeConfig) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -116,18 +146,31 @@ async def _run(args: argparse.Namespace, doc: dict[str, Any], data_dir: Path) ->
         if args.demo:
             endpoints = await stack.enter_async_context(SimProcess(args.demo_fault))
             _point_at_sim(doc, endpoints)
-        runtime = Runtime(NodeRegistry.with_builtins())
+        store = Store(config.database, config.store, log_commits=args.log_commits)
+        stack.push_async_callback(store.aclose)
+        if store.recovered_from:
+            log.error("store.recovered moved_aside=%s fresh=%s", store.recovered_from,
+                      config.database)
+        forwarder = None
+        if config.broker is not None and config.broker.enabled:
+            forwarder = Forwarder(store, config.broker, config.node_id)
+        runtime = Runtime(NodeRegistry.with_builtins(), store, forwarder)
         stack.push_async_callback(runtime.stop)
         try:
             await runtime.start(doc)
         except ValidationFailed as exc:
             raise CliError(str(exc)) from None
+        if runtime.project is None:
+            raise CliError(f"no project: give --project FILE (nothing was deployed before "
+                           f"in {config.data_dir})")
         # What start-up built lives for the whole run: keep the collector off it so a full
         # collection never pauses dispatch for long (measured: 150 ms pauses without this).
         gc.collect()
         gc.freeze()
-        log.info("runtime.started data_dir=%s flows=%d tags=%d", data_dir,
-                 len(runtime.engine.flows), len(doc.get("tags", [])))
+        log.info("runtime.started node=%s data_dir=%s flows=%d tags=%d broker=%s",
+                 config.node_id, config.data_dir, len(runtime.engine.flows),
+                 len(runtime.project.tags),
+                 f"{config.broker.host}:{config.broker.port}" if forwarder else "none")
         if args.duration:
             loop.call_later(args.duration, stop.set)
         stats = asyncio.create_task(_log_stats(runtime, args.stats_interval, stop))
@@ -150,10 +193,13 @@ async def _log_stats(runtime: Runtime, interval: float, stop: asyncio.Event) -> 
         except TimeoutError:
             pass
         now, count = time.monotonic(), runtime.samples_in
+        outbox = runtime.store.outbox_stats()
         log.info("runtime.stats samples_in=%d rate=%.1f writes=%d write_failures=%d "
-                 "active_alarms=%d line_mode=%s", count, (count - last_count) / (now - last_time),
+                 "active_alarms=%d line_mode=%s outbox_records=%d outbox_dropped=%d "
+                 "store_degraded=%s", count, (count - last_count) / (now - last_time),
                  runtime.actions.writes_done, runtime.actions.writes_failed,
-                 len(runtime.board.active()), runtime.line_mode)
+                 len(runtime.store.active_alarms()), runtime.line_mode, outbox.records,
+                 outbox.dropped_records, runtime.store.status().degraded or "no")
         last_count, last_time = count, now
 
 

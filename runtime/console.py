@@ -54,22 +54,51 @@ def render(runtime: Runtime) -> Group:
         shown = f"{value:,.2f}" if isinstance(value, float) else str(value)
         q_text = Text(Quality(quality).name.lower(), style="" if quality == GOOD else "bold red")
         values.add_row(tag.id, shown, tag.unit, q_text, f"{max(now - ts, 0):.1f}")
-    alarms = Table(title="Active alarms", title_justify="left")
-    for column in ("priority", "alarm", "message", "since"):
+    alarms = Table(title="Alarms", title_justify="left")
+    for column in ("priority", "alarm", "state", "message", "since"):
         alarms.add_column(column)
-    for alarm in runtime.board.active():
-        style = _PRIORITY_STYLE.get(alarm.priority, "")
-        alarms.add_row(Text(alarm.priority.upper(), style=style), alarm.alarm, alarm.message,
-                       f"{datetime.fromtimestamp(alarm.raised_ts):%H:%M:%S}")
-    if not runtime.board.active():
-        alarms.add_row("", Text("no active alarms", style="dim"), "", "")
+    active = runtime.store.active_alarms(include_shelved=True)
+    for alarm in active:
+        style = _PRIORITY_STYLE.get(alarm.priority, "") if alarm.active else "dim"
+        since = alarm.raised_ts or alarm.updated_ts
+        alarms.add_row(Text(alarm.priority.upper(), style=style), alarm.alarm, alarm.state,
+                       alarm.message, f"{datetime.fromtimestamp(since):%H:%M:%S}")
+    if not active:
+        alarms.add_row("", Text("no alarms", style="dim"), "", "", "")
     recent = Table(title="Recent rule actions", title_justify="left")
     for column in ("time", "flow", "what"):
         recent.add_column(column)
-    for event in [e for e in runtime.actions.events if e.kind != EventKind.ALARM_CLEARED][-6:]:
+    for event in [e for e in runtime.actions.recent if e.kind != EventKind.ALARM_CLEARED][-6:]:
         recent.add_row(f"{datetime.fromtimestamp(event.ts):%H:%M:%S}", event.flow,
                        _describe(event.kind, event.data))
-    return Group(header, connections, values, alarms, recent)
+    return Group(header, connections, values, alarms, recent, _store_and_sync(runtime))
+
+
+def _store_and_sync(runtime: Runtime) -> Table:
+    """Where the data is: committed in the store, waiting in the outbox, at the broker."""
+    table = Table(title="Store and forward", title_justify="left", show_header=False)
+    table.add_column("what")
+    table.add_column("value")
+    store = runtime.store.status()
+    outbox = runtime.store.outbox_stats()
+    degraded = Text(store.degraded, style="bold red") if store.degraded else Text("ok")
+    table.add_row("store", Text.assemble(degraded, f"  {store.committed_samples:,} samples "
+                                                   f"committed this run"))
+    age = f", oldest {time.time() - outbox.oldest_ts:,.0f} s old" if outbox.oldest_ts else ""
+    table.add_row("outbox", f"{outbox.records:,} records waiting{age}; "
+                            f"{outbox.dropped_records:,} dropped")
+    forwarder = runtime.forwarder
+    if forwarder is None:
+        table.add_row("broker", Text("not configured", style="dim"))
+    else:
+        sync = forwarder.status()
+        config = forwarder.config
+        style = "" if sync.broker_state == "connected" else "bold yellow"
+        detail = f"  {sync.drain_rate_per_s:,.0f} records/s" if sync.broker_state == \
+            "connected" else f"  {sync.last_error[:60]}"
+        table.add_row("broker", Text.assemble((f"{config.host}:{config.port} ", ""),
+                                              (sync.broker_state, style), detail))
+    return table
 
 
 def _describe(kind: str, data: dict) -> str:

@@ -1,8 +1,9 @@
-"""The runtime process: connection hubs, engine and actions, started and stopped as one.
+"""The runtime process: connection hubs, engine, actions, store and forwarder, as one.
 
 `Runtime` owns one hub per connection of the deployed project, feeds their samples to the
-engine, and executes the engine's approved writes through the same hubs. A deploy that
-changes a connection or its tags restarts only that connection's hub.
+engine and the store, and executes the engine's approved writes through the same hubs.
+A deploy that changes a connection or its tags restarts only that connection's hub.
+Everything an operator or a rule does to the plant is audited in the store.
 """
 
 from __future__ import annotations
@@ -16,28 +17,34 @@ from collections.abc import Callable
 from typing import Any
 
 from runtime.actions import LiveActions
-from runtime.alarms import AlarmBoard
 from runtime.contracts import Event, LineMode, Project, Sample
+from runtime.contracts.project import document_hash
 from runtime.drivers import make_hub
 from runtime.drivers.base import ConnectionStatus, Hub
 from runtime.engine import DeployResult, Engine
 from runtime.registry import NodeRegistry
+from runtime.store import Store
+from runtime.sync.forwarder import Forwarder
 
 log = logging.getLogger(__name__)
-audit = logging.getLogger("lineside.audit")
+audit_log = logging.getLogger("lineside.audit")
 
 
 class Runtime:
-    """The headless edge runtime: drivers → engine → actions."""
+    """The headless edge runtime: drivers → engine → actions, recorded in the store."""
 
-    def __init__(self, registry: NodeRegistry, clock: Callable[[], float] = time.time,
+    def __init__(self, registry: NodeRegistry, store: Store,
+                 forwarder: Forwarder | None = None, clock: Callable[[], float] = time.time,
                  user: str = "runtime") -> None:
         self.registry = registry
+        self.store = store
+        self.forwarder = forwarder
         self.clock = clock
         self.user = user
-        self.board = AlarmBoard()
-        self.actions = LiveActions(self._write, self._rule_line_mode, self.board)
-        self.engine = Engine(registry, self.actions, clock=clock)
+        self.actions = LiveActions(self._write, self._rule_line_mode, self._record_event,
+                                   self.audit)
+        self.engine = Engine(registry, self.actions, clock=clock,
+                             alarm_active=self._alarm_active)
         self.hubs: dict[str, Hub] = {}
         self.statuses: dict[str, ConnectionStatus] = {}
         self._hub_keys: dict[str, str] = {}
@@ -55,49 +62,81 @@ class Runtime:
         return self.engine.line_mode
 
     async def start(self, doc: dict[str, Any] | None = None) -> DeployResult | None:
-        """Start the write worker and, if given, deploy a project and connect its PLCs."""
+        """Start; deploy `doc`, or else the last deployed version in the store, if any.
+
+        The line mode is restored from the audit log: a line an operator left in manual
+        stays in manual across a restart.
+        """
+        self.engine.line_mode = self._recorded_line_mode()
         self.actions.start()
+        if self.forwarder is not None:
+            await self.forwarder.start()
+        latest = self.store.latest_version()
+        if doc is None and latest is not None:
+            doc = self.store.version(latest.number)
+            log.info("runtime.resume version=%d hash=%s", latest.number, latest.hash[:12])
+        result = await self.deploy(doc, comment="start") if doc is not None else None
         notify_systemd("READY=1")
-        return await self.deploy(doc) if doc is not None else None
+        return result
 
     async def stop(self) -> None:
-        """Disconnect every hub and stop the write worker."""
+        """Disconnect every hub, stop the write worker and the forwarder, commit the store."""
         notify_systemd("STOPPING=1")
         await asyncio.gather(*(hub.stop() for hub in self.hubs.values()))
         self.hubs.clear()
         await self.actions.stop()
+        if self.forwarder is not None:
+            await self.forwarder.stop()
+        await self.store.flush()
 
-    async def __aenter__(self) -> Runtime:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.stop()
-
-    async def deploy(self, doc: dict[str, Any], user: str | None = None) -> DeployResult:
-        """Validate, build and swap in a project, then reconcile the connection hubs.
+    async def deploy(self, doc: dict[str, Any], user: str | None = None, comment: str = "",
+                     action: str = "deploy") -> DeployResult:
+        """Validate, build and swap in a project, record it as a version, reconcile hubs.
 
         Raises ValidationFailed or BuildError and changes nothing when the project is bad.
         """
+        who = user or self.user
         try:
             result = self.engine.deploy(doc)
         except Exception as exc:
-            audit.warning("deploy user=%s result=refused error=%s", user or self.user,
-                          str(exc).splitlines()[0])
+            self.audit(action, "project", "refused", user=who,
+                       details={"error": str(exc).splitlines()[0], "comment": comment})
             raise
-        audit.info("deploy user=%s result=ok hash=%s started=%s kept=%s stopped=%s",
-                   user or self.user, result.project_hash[:12], ",".join(result.started),
-                   ",".join(result.kept), ",".join(result.stopped))
+        latest = self.store.latest_version()
+        if latest is None or latest.hash != document_hash(doc):
+            version = await asyncio.wrap_future(self.store.save_version(doc, who, comment))
+            number = version.number
+        else:
+            number = latest.number
+        self.store.set_deadbands({t.id: t.deadband for t in self.engine.project.tags})
+        self.audit(action, "project", "ok", user=who,
+                   details={"version": number, "hash": result.project_hash,
+                            "started": list(result.started), "kept": list(result.kept),
+                            "stopped": list(result.stopped), "comment": comment})
         await self._reconcile_hubs()
         return result
+
+    async def rollback(self, number: int, user: str | None = None) -> DeployResult:
+        """Deploy an earlier version again (UnknownVersion when there is none)."""
+        doc = self.store.version(number)
+        return await self.deploy(doc, user, comment=f"rollback to version {number}",
+                                 action="rollback")
 
     def set_line_mode(self, mode: str, user: str | None = None, cause: str = "") -> None:
         """Switch the line between automatic and manual (manual stops AI-driven writes)."""
         if mode not in LineMode.ALL:
             raise ValueError(f"unknown line mode '{mode}'; use automatic or manual")
         previous, self.engine.line_mode = self.engine.line_mode, mode
-        audit.info("line_mode user=%s from=%s to=%s cause=%s", user or self.user, previous,
-                   mode, cause or "operator")
+        self.audit("line_mode", mode, "ok", user=user or self.user, cause=cause or "operator",
+                   details={"from": previous, "to": mode})
+
+    def audit(self, action: str, target: str, result: str, *, user: str, role: str = "",
+              cause: str = "", details: dict[str, Any] | None = None) -> None:
+        """Record who did what in the store's audit log, and log it."""
+        self.store.audit(user, role or _role_of(user), action, target, result, cause, details)
+        level = logging.INFO if result == "ok" else logging.WARNING
+        audit_log.log(level, "%s target=%s result=%s user=%s cause=%s details=%s", action,
+                      target, result, user, cause, details or {})
 
     def hub_for_tag(self, tag_id: str) -> Hub:
         """The hub serving a tag (KeyError when the tag is unknown)."""
@@ -128,15 +167,35 @@ class Runtime:
     def _on_samples(self, samples: list[Sample]) -> None:
         self.samples_in += len(samples)
         self.engine.ingest(samples)
+        self.store.append_samples(samples)
 
     def _on_status(self, status: ConnectionStatus) -> None:
         self.statuses[status.connection] = status
+
+    def _record_event(self, event: Event) -> None:
+        self.store.record_event(event)
+        if event.kind.startswith("alarm.") and not event.shadow:
+            log.warning("%s alarm=%s priority=%s flow=%s ts=%.3f", event.kind,
+                        event.data["alarm"], event.data.get("priority"), event.flow, event.ts)
+
+    def _alarm_active(self, alarm_id: str) -> bool:
+        record = self.store.alarm(alarm_id)
+        return record is not None and record.active
 
     async def _write(self, tag_id: str, value: Any) -> None:
         await self.hub_for_tag(tag_id).write(tag_id, value)
 
     def _rule_line_mode(self, mode: str, event: Event) -> None:
         self.set_line_mode(mode, user="rule", cause=f"flow={event.flow} node={event.node}")
+
+    def _recorded_line_mode(self) -> str:
+        records = self.store.audit_records(0, float("inf"), action="line_mode", limit=1,
+                                           newest_first=True)
+        return records[0].target if records else LineMode.AUTOMATIC
+
+
+def _role_of(user: str) -> str:
+    return "system" if user in ("runtime", "rule") else ""
 
 
 def notify_systemd(state: str) -> None:

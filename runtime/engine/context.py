@@ -79,6 +79,10 @@ class NodeContext:
         """The latest (ts, value, quality) the engine saw for a tag, if any."""
         return self._engine.tag_values.get(tag_id)
 
+    def alarm_active(self, alarm_id: str) -> bool:
+        """Whether a live alarm is active in the record (shadow flows start from normal)."""
+        return not self.shadow and self._engine.alarm_active(alarm_id)
+
     def last_write_ts(self, tag_id: str) -> float | None:
         """When a rule of this sink last wrote the tag (message time), if ever."""
         return self._engine.last_write_ts(self.sink, tag_id)

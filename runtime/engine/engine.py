@@ -58,10 +58,12 @@ class Engine:
 
     def __init__(self, registry: NodeRegistry, sink: ActionSink | None = None,
                  clock: Callable[[], float] = time.time,
-                 line_mode: str = LineMode.AUTOMATIC) -> None:
+                 line_mode: str = LineMode.AUTOMATIC,
+                 alarm_active: Callable[[str], bool] = lambda alarm_id: False) -> None:
         self.registry = registry
         self.sink: ActionSink = sink or _NullSink()
         self.clock = clock
+        self.alarm_active = alarm_active
         self.line_mode = line_mode
         self.project: Project | None = None
         self.flows: dict[str, CompiledFlow] = {}

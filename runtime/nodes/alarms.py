@@ -9,13 +9,18 @@ from runtime.nodes.base import Node
 
 
 class Alarm(Node):
-    """Raise/clear with priority. Non-good input leaves the alarm as it is."""
+    """Raise/clear with priority. Non-good input leaves the alarm as it is.
+
+    A new instance starts from the recorded state, so after a restart a condition that
+    cleared while the runtime was down clears the alarm, and one still true does not
+    raise it twice.
+    """
 
     def setup(self, params: dict[str, Any]) -> None:
         self.alarm_id = params["alarm_id"] or f"{self.ctx.flow_id}.{self.ctx.node_id}"
         self.message = params["message"]
         self.priority = params["priority"]
-        self.active = False
+        self.active = self.ctx.alarm_active(self.alarm_id)
 
     def receive(self, port: str, ts: list[float], values: list[Any],
                 quality: list[int]) -> None:

@@ -11,6 +11,7 @@ import pytest
 from runtime.contracts import BAD, GOOD, EventKind
 from runtime.registry import NodeRegistry
 from runtime.service import Runtime
+from runtime.store import Store
 from tests.projects import pump_project
 
 
@@ -40,8 +41,15 @@ def add_slowdown_flow(doc, threshold=7.0):
 
 
 @pytest.fixture
-async def runtime():
-    rt = Runtime(NodeRegistry.with_builtins())
+async def store(tmp_path):
+    store = Store(tmp_path / "lineside.db")
+    yield store
+    await store.aclose()
+
+
+@pytest.fixture
+async def runtime(store):
+    rt = Runtime(NodeRegistry.with_builtins(), store)
     yield rt
     await rt.stop()
 
@@ -70,7 +78,7 @@ async def test_a_rules_write_lands_in_the_simulator(sim_plant, runtime):
     write = await sim_plant.wait_for_write(lambda w: w.server == "modbus", timeout=5)
     assert write.value == pytest.approx(40.0)  # 50 Hz → 40 Hz: one step of at most 10 Hz
     assert sim_plant.model.speed_setpoint == pytest.approx(write.value)
-    assert [e.data["tag"] for e in runtime.actions.events if e.kind == EventKind.WRITE] == [
+    assert [e.data["tag"] for e in runtime.actions.recent if e.kind == EventKind.WRITE] == [
         "VFD.speed_sp"]
 
 
@@ -85,8 +93,8 @@ async def test_plc_offline_marks_tags_bad_fast_and_no_action_fires(sim_plant, ru
     assert took < 2.0
     await asyncio.sleep(0.3)  # let any (wrong) action reach the simulator
     assert sim_plant.writes == ()
-    assert not [e for e in runtime.actions.events if e.kind == EventKind.WRITE]
-    assert runtime.board.active() == []
+    assert not [e for e in runtime.actions.recent if e.kind == EventKind.WRITE]
+    assert runtime.store.active_alarms() == []
 
     await sim_plant.plc_online()
     took = await until(lambda: value_of(runtime, "P101.vibration")[2] == GOOD, 5.0,
@@ -107,13 +115,14 @@ async def test_vfd_offline_marks_modbus_tags_bad_and_recovers(sim_plant, runtime
 async def test_injected_bearing_wear_raises_the_alarms(sim_plant, runtime):
     await runtime.start(project_for(sim_plant))
     await until(lambda: value_of(runtime, "P101.bearing_temp") is not None, 10, "samples")
-    assert runtime.board.active() == []
+    assert runtime.store.active_alarms() == []
     sim_plant.inject("bearing_wear", rate=1.0)
-    await until(lambda: runtime.board.get("P101.VIB_HIGH") is not None, 20,
+    await until(lambda: runtime.store.alarm("P101.VIB_HIGH") is not None, 20,
                 "the vibration alarm")
-    await until(lambda: runtime.board.get("P101.TEMP_HIGH") is not None, 30,
+    await until(lambda: runtime.store.alarm("P101.TEMP_HIGH") is not None, 30,
                 "the bearing temperature alarm")
-    assert {a.alarm for a in runtime.board.active()} >= {"P101.VIB_HIGH", "P101.TEMP_HIGH"}
+    assert {a.alarm: a.state for a in runtime.store.active_alarms()} == {
+        "P101.VIB_HIGH": "active-unacked", "P101.TEMP_HIGH": "active-unacked"}
 
 
 async def test_manual_mode_stops_rule_writes(sim_plant, runtime):
@@ -121,7 +130,7 @@ async def test_manual_mode_stops_rule_writes(sim_plant, runtime):
     await until(lambda: value_of(runtime, "VFD.speed_sp") is not None, 10, "VFD setpoint")
     runtime.set_line_mode("manual", user="operator")
     await sim_plant.override("P101.Vibration", 9.0)
-    await until(lambda: any(e.kind == EventKind.WRITE_REFUSED for e in runtime.actions.events),
+    await until(lambda: any(e.kind == EventKind.WRITE_REFUSED for e in runtime.actions.recent),
                 5, "the refusal")
     assert sim_plant.writes == ()
 
