@@ -181,3 +181,19 @@ async def test_tls_files_that_do_not_exist_are_a_clear_error(tmp_path):
         assert "missing-ca.crt" in forwarder.status().last_error
     finally:
         await forwarder.stop()
+
+
+async def test_a_status_summary_is_logged_periodically(caplog):
+    outbox = MemoryOutbox()
+    outbox.add("samples", 3)
+    config = BrokerConfig(host="127.0.0.1", port=closed_port(), status_log_interval_s=0.05,
+                          backoff_initial_s=0.05)
+    forwarder = Forwarder(outbox, config, "n1")
+    caplog.set_level("INFO", logger="runtime.sync")
+    await forwarder.start()
+    try:
+        await until(lambda: "sync.status" in caplog.text, "a status line")
+    finally:
+        await forwarder.stop()
+    line = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("sync.status"))
+    assert "node=n1" in line and "queue_records=3" in line and "state=" in line
