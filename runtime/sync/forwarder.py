@@ -125,7 +125,7 @@ class Forwarder:
         # Per session: what is in flight and which chunks it carries.
         self._order = AckOrder()
         self._keys = itertools.count()
-        self._sent: set[int] = set()
+        self._last_sent: int | None = None
         self._sent_records = 0
         self._deletes: deque[tuple[asyncio.Future[Any], AckBatch]] = deque()
         self._window = asyncio.Semaphore(config.max_inflight)
@@ -378,16 +378,26 @@ class Forwarder:
                         await asyncio.sleep(delay)
                 key = next(self._keys)
                 self._order.add(key, message.chunk_ids, message.count)
-                self._sent.update(message.chunk_ids)
+                self._last_sent = message.chunk_ids[-1]
                 self._sent_records += message.count
                 group.create_task(self._publish(client, message, key))
 
     async def _next_messages(self) -> list[OutboundMessage]:
-        """Messages for the oldest chunks not sent yet (peeked in a worker thread)."""
+        """Messages for the oldest chunks not sent yet (peeked in a worker thread).
+
+        Sent chunks stay in the outbox until their delete commits, which may happen while
+        the peek runs; what is new is what comes after the last chunk sent. When that chunk
+        is gone, so is every chunk sent before it (deletes go oldest first).
+        """
         chunks = await asyncio.to_thread(
             self._store.outbox_peek, self._sent_records + self._peek_records
         )
-        fresh = [c for c in chunks if c.id not in self._sent] if self._sent else list(chunks)
+        fresh = list(chunks)
+        if self._last_sent is not None:
+            for i, chunk in enumerate(fresh):
+                if chunk.id == self._last_sent:
+                    fresh = fresh[i + 1 :]
+                    break
         if not fresh:
             return []
         return build_messages(
@@ -447,7 +457,6 @@ class Forwarder:
             self._committed(batch)
 
     def _committed(self, batch: AckBatch) -> None:
-        self._sent.difference_update(batch.chunk_ids)
         self._sent_records -= batch.records
         self._last_ack_ts = self._clock()
         self._drain.add(batch.records, time.monotonic())
@@ -471,7 +480,7 @@ class Forwarder:
                 future.add_done_callback(_retrieve)
             self._deletes.clear()
             self._order.clear()
-            self._sent.clear()
+            self._last_sent = None
             self._sent_records = 0
 
     async def _settled(self, future: asyncio.Future[Any]) -> bool:

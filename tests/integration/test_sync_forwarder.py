@@ -532,3 +532,34 @@ async def test_acked_chunks_stay_deleted_across_a_restart_of_the_store(
         assert [c.seq_first for c in reopened.outbox_peek(100)] == [500]
     finally:
         await reopened.aclose()
+
+
+class SlowPeekOutbox(AckLog):
+    """Peeks take a while after reading, so deletes commit while a peek is under way."""
+
+    def outbox_peek(self, max_records: int):
+        chunks = super().outbox_peek(max_records)
+        time.sleep(0.15)  # in the forwarder's worker thread
+        return chunks
+
+
+async def test_deletes_committed_during_a_peek_are_not_sent_again(
+    mosquitto: Mosquitto, store: Store
+):
+    for _ in range(40):
+        await add_samples(store, 500)
+    ids = chunk_ids(store)
+    total = last_seq(store) + 1
+    slow = SlowPeekOutbox(store)
+    config = config_for(mosquitto, max_records_per_message=1_000, max_inflight=2)
+    async with Collector(mosquitto) as collector:
+        forwarder = Forwarder(slow, config, "n1")
+        await forwarder.start()
+        try:
+            await drained(store, within=30)
+            await until(lambda: len(collector.seqs()) == total, "every record received")
+        finally:
+            await forwarder.stop()
+    received = [r[0] for m in collector.messages for r in m.body["records"]]
+    assert received == list(range(total)), "no record sent twice without a reconnect"
+    assert slow.acked == ids
