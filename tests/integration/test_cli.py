@@ -61,3 +61,32 @@ def test_demo_runs_headless_and_stops_cleanly(tmp_path):
     assert "engine.deployed" in result.stderr
     assert "opcua.connected" in result.stderr
     assert "runtime.stopping" in result.stderr
+
+
+def test_a_corrupt_database_is_kept_aside_and_reported(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "lineside.db").write_bytes(b"this is not a database " * 100)
+    project = tmp_path / "project.json"
+    project.write_text(json.dumps(pump_project()))
+    result = lineside_runtime("run", "--project", str(project), "--data-dir", str(data),
+                              "--duration", "2")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "store.recovered" in result.stderr
+    aside = [p for p in data.iterdir() if p.name.startswith("lineside.db.corrupt-")]
+    assert len(aside) == 1
+    assert aside[0].read_bytes() == b"this is not a database " * 100
+    assert "engine.deployed" in result.stderr
+
+
+def test_a_bad_configuration_file_is_reported_and_nothing_starts(tmp_path):
+    config = tmp_path / "runtime.toml"
+    config.write_text('node_id = "line 1!"\n[store]\ncommit_interval_s = "fast"\n'
+                      '[broker]\nport = 1883\n')
+    result = lineside_runtime("run", "--project", "resources/demo/project.json", "--config",
+                              str(config), "--data-dir", str(tmp_path / "d"))
+    assert result.returncode == 2
+    assert "store.commit_interval_s: must be of type number, found 'fast'" in result.stderr
+    assert "broker: 'host' is required" in result.stderr
+    assert "node_id" in result.stderr
+    assert not (tmp_path / "d").exists()

@@ -109,3 +109,39 @@ async def test_rollback_redeploys_an_earlier_version(sim_plant, tmp_path):
         actions = [(r.action, r.result) for r in store.audit_records(0, 2e9)]
         assert actions == [("deploy", "ok"), ("deploy", "ok"), ("deploy", "refused"),
                            ("rollback", "ok")]
+
+
+async def test_outbox_over_budget_drops_oldest_counts_and_keeps_running(sim_factory, tmp_path):
+    from runtime.store import StoreConfig
+    from runtime.sync.config import BrokerConfig
+    from runtime.sync.forwarder import Forwarder
+    from tests.fixtures.broker import free_port
+
+    plant = await sim_factory(extra_tags=50)
+    doc = project_for(plant)
+    doc["tags"] += [{"id": f"s{i}", "connection": "plc", "address": f"ns=2;s=Synth.{i:04d}",
+                     "type": "float64"} for i in range(50)]
+    config = StoreConfig(outbox_max_bytes=64 * 1024, commit_interval_s=0.05,
+                         retention_interval_s=0.2)
+    async with Store(tmp_path / "db", config) as store:
+        away = BrokerConfig(host="127.0.0.1", port=free_port(), backoff_cap_s=1.0)
+        runtime = Runtime(NodeRegistry.with_builtins(), store, Forwarder(store, away, "n1"))
+        await runtime.start(doc)
+        try:
+            await until(lambda: store.outbox_stats().dropped_records > 0, 30,
+                        "the outbox to drop records over its budget")
+            stats = store.outbox_stats()
+            assert stats.bytes <= 64 * 1024 + 16 * 1024  # within a chunk of the budget
+            before = runtime.samples_in
+            await until(lambda: runtime.samples_in > before + 200, 10, "ingest to go on")
+            committed = store.status().committed_samples
+            await until(lambda: store.status().committed_samples > committed, 10,
+                        "the historian to keep recording")
+            assert runtime.forwarder.status().broker_state == "unreachable"
+            # Nothing was ever sent, so the oldest records left are exactly those not dropped:
+            # the first dropped_records sequence numbers (0, 1, ...) are the ones that went.
+            before, oldest, after = (store.outbox_stats(), store.outbox_peek(1)[0],
+                                     store.outbox_stats())
+            assert before.dropped_records <= oldest.seq_first <= after.dropped_records
+        finally:
+            await runtime.stop()
