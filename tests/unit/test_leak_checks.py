@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -14,7 +15,7 @@ CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
 
 @pytest.fixture
 def leaky_suite(pytester):
-    text = CONFTEST.read_text().replace('pytest_plugins = ["tests.fixtures.sim"]', "")
+    text = re.sub(r"^pytest_plugins = .*$", "", CONFTEST.read_text(), flags=re.M)
     (pytester.path / "conftest.py").write_text(text)
     shutil.copy(Path(__file__).resolve().parents[2] / "pyproject.toml", pytester.path)
     pytester.makepyfile(test_leaky='''
