@@ -11,7 +11,9 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
+
+import numpy as np
 
 from runtime.contracts import LineMode, Project, Sample, Tag
 from runtime.contracts.validation import load_project
@@ -20,6 +22,13 @@ from runtime.engine.graph import CompiledFlow, build_flow, flow_fingerprint
 from runtime.registry import NodeRegistry
 
 log = logging.getLogger(__name__)
+
+
+class ModelRunner(Protocol):
+    """Runs a model over a batch of feature rows (the runtime's ONNX sessions)."""
+
+    def run(self, model: str, rows: Any) -> dict[str, Any]:
+        """Outputs by name, each with one entry per row."""
 
 
 @dataclass(frozen=True)
@@ -59,11 +68,14 @@ class Engine:
     def __init__(self, registry: NodeRegistry, sink: ActionSink | None = None,
                  clock: Callable[[], float] = time.time,
                  line_mode: str = LineMode.AUTOMATIC,
-                 alarm_active: Callable[[str], bool] = lambda alarm_id: False) -> None:
+                 alarm_active: Callable[[str], bool] = lambda alarm_id: False,
+                 inference: ModelRunner | None = None) -> None:
         self.registry = registry
         self.sink: ActionSink = sink or _NullSink()
         self.clock = clock
         self.alarm_active = alarm_active
+        self.inference = inference
+        self._inference_queue: dict[str, list[tuple[Any, Callable[..., None]]]] = {}
         self.line_mode = line_mode
         self.project: Project | None = None
         self.flows: dict[str, CompiledFlow] = {}
@@ -133,13 +145,49 @@ class Engine:
         self.tag_values[tag] = (ts[-1], values[-1], quality[-1])
         for flow_id, receive in self._routes.by_tag.get(tag, ()):
             try:
-                receive("in", ts, values, quality)
+                receive(tag, ts, values, quality)
             except Exception:
-                compiled = self.flows[flow_id]
-                compiled.errors += 1
-                if compiled.errors <= 3 or compiled.errors % 1000 == 0:
-                    log.exception("engine.flow_error flow=%s tag=%s errors=%d", flow_id, tag,
-                                  compiled.errors)
+                self._flow_failed(flow_id, f"tag={tag}")
+
+    def advance(self, watermark: float) -> None:
+        """Declare that every sample with ts < `watermark` has been delivered.
+
+        Nodes that act on a time grid (models scoring every period) evaluate up to it; their
+        model calls are then run together, one batch per model. Live, the runtime calls this
+        with its clock minus a grace period; a replay calls it at the end of each slice.
+        """
+        for flow_id, compiled in self.flows.items():
+            for on_advance in compiled.tickers:
+                try:
+                    on_advance(watermark)
+                except Exception:
+                    self._flow_failed(flow_id, f"advance={watermark:.3f}")
+        self._run_inference()
+
+    def infer(self, model: str, rows: Any, deliver: Callable[[dict[str, Any]], None]) -> None:
+        """Queue rows for a model; `deliver` gets this request's outputs after the batch ran."""
+        self._inference_queue.setdefault(model, []).append((rows, deliver))
+
+    def _run_inference(self) -> None:
+        queue, self._inference_queue = self._inference_queue, {}
+        for model, requests in queue.items():
+            if self.inference is None:
+                raise RuntimeError("this engine has no model runtime")
+            rows = requests[0][0] if len(requests) == 1 else np.concatenate(
+                [r for r, _ in requests])
+            outputs = self.inference.run(model, rows)
+            start = 0
+            for part, deliver in requests:
+                end = start + len(part)
+                deliver({name: out[start:end] for name, out in outputs.items()})
+                start = end
+
+    def _flow_failed(self, flow_id: str, where: str) -> None:
+        compiled = self.flows[flow_id]
+        compiled.errors += 1
+        if compiled.errors <= 3 or compiled.errors % 1000 == 0:
+            log.exception("engine.flow_error flow=%s %s errors=%d", flow_id, where,
+                          compiled.errors)
 
     # -- what nodes ask for -------------------------------------------------------------
 

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from runtime.engine.engine import Engine
     from runtime.registry import NodeRegistry
 
-SourceEntry = tuple[str, Callable[..., None]]  # (tag id, receive of a source node)
+SourceEntry = tuple[str, Callable[..., None]]  # (tag id, receive of a node fed by that tag)
 
 
 class BuildError(LinesideError):
@@ -30,6 +30,7 @@ class CompiledFlow:
     nodes: dict[str, Any]
     sources: list[SourceEntry]
     sink: ActionSink
+    tickers: list[Callable[[float], None]] = field(default_factory=list)
     errors: int = field(default=0)
 
 
@@ -62,6 +63,7 @@ def build_flow(flow: Flow, project: Project, registry: NodeRegistry, engine: Eng
     shadow = flow.mode == "shadow"
     nodes: dict[str, Any] = {}
     sources: list[SourceEntry] = []
+    tickers: list[Callable[[float], None]] = []
     for node in flow.nodes:
         spec = registry.spec(node.type)
         ctx = NodeContext(engine, flow.id, node.id, shadow, sink, frozenset(wired[node.id]))
@@ -71,10 +73,13 @@ def build_flow(flow: Flow, project: Project, registry: NodeRegistry, engine: Eng
             raise BuildError(f"flow '{flow.id}' node '{node.id}' ({spec.type}) could not be "
                              f"built: {exc}") from exc
         nodes[node.id] = instance
-        if spec.type == "source.tag":
-            sources.append((instance.tag, instance.receive))
+        # A node that reads tags itself (a tag source, a model over several tags) names
+        # them in `source_tags`; it receives their batches with the tag id as the port.
+        sources.extend((tag, instance.receive) for tag in getattr(instance, "source_tags", ()))
+        if hasattr(instance, "on_advance"):
+            tickers.append(instance.on_advance)
     for wire in flow.wires:
         nodes[wire.source].connect(wire.source_port, nodes[wire.target].receive,
                                    wire.target_port)
     return CompiledFlow(flow=flow, fingerprint=fingerprint, nodes=nodes, sources=sources,
-                        sink=sink)
+                        sink=sink, tickers=tickers)

@@ -14,6 +14,7 @@ class TagSource(Node):
 
     def setup(self, params: dict[str, Any]) -> None:
         self.tag = params["tag"]
+        self.source_tags = (self.tag,)
 
     def receive(self, port: str, ts: list[float], values: list[Any],
                 quality: list[int]) -> None:
