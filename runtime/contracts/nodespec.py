@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 PORT_KINDS = ("number", "bool", "vector", "event", "any")
-PARAM_TYPES = ("number", "integer", "bool", "string", "enum", "tag", "writable_tag", "expression")
+PARAM_TYPES = ("number", "integer", "bool", "string", "enum", "tag", "writable_tag", "expression",
+               "model", "features")
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,10 @@ class ParamSpec:
             return None
         if self.type == "bool":
             return None if isinstance(value, bool) else f"must be true or false, found {value!r}"
+        if self.type == "features":
+            if not isinstance(value, list) or not value:
+                return "must be a non-empty list of features {name, tag, stat, window_s}"
+            return None
         if self.type == "enum":
             if value not in self.choices:
                 return f"must be one of {', '.join(self.choices)}; found {value!r}"

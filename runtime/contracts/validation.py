@@ -16,6 +16,7 @@ from jsonschema.exceptions import ValidationError as SchemaError
 
 from runtime.contracts.errors import ExpressionError, Problem, ValidationFailed
 from runtime.contracts.expression import compile_expression
+from runtime.contracts.models import FEATURE_STATS, ModelInfo
 from runtime.contracts.nodespec import NodeSpec
 from runtime.contracts.project import MODBUS_AREAS, Project
 from runtime.contracts.project_schema import PROJECT_SCHEMA
@@ -26,16 +27,19 @@ _OPCUA_ADDRESS = re.compile(r"^(ns=\d+|nsu=[^;]+);(i=\d+|s=.+|g=[0-9a-fA-F-]{36}
 _MODBUS_WORDS = {"int16": 1, "uint16": 1, "int32": 2, "uint32": 2, "float32": 2, "float64": 4}
 
 
-def load_project(doc: Any, specs: Mapping[str, NodeSpec]) -> Project:
+def load_project(doc: Any, specs: Mapping[str, NodeSpec],
+                 models: Mapping[str, ModelInfo] | None = None) -> Project:
     """Validate and parse a document; raises ValidationFailed listing every problem."""
-    problems = validate_project(doc, specs)
+    problems = validate_project(doc, specs, models)
     if problems:
         raise ValidationFailed(problems)
     return Project.from_dict(doc)
 
 
-def validate_project(doc: Any, specs: Mapping[str, NodeSpec]) -> list[Problem]:
-    """Every problem in `doc`, checked against the node types in `specs` (id → spec)."""
+def validate_project(doc: Any, specs: Mapping[str, NodeSpec],
+                     models: Mapping[str, ModelInfo] | None = None) -> list[Problem]:
+    """Every problem in `doc`, checked against the node types in `specs` (id → spec) and
+    the registered models (id@version → ModelInfo)."""
     if not isinstance(doc, dict):
         return [Problem("$", "the project must be a JSON object")]
     problems = _structure_problems(doc)
@@ -45,7 +49,7 @@ def validate_project(doc: Any, specs: Mapping[str, NodeSpec]) -> list[Problem]:
     tags = {t["id"]: t for t in doc["tags"]}
     problems += _duplicates(doc["flows"], "$.flows", "flow")
     for f_index, flow in enumerate(doc["flows"]):
-        problems += _flow_problems(flow, f"$.flows[{f_index}]", specs, tags)
+        problems += _flow_problems(flow, f"$.flows[{f_index}]", specs, tags, models or {})
     return problems
 
 
@@ -195,7 +199,8 @@ def _address_problems(tag: dict[str, Any], conn: dict[str, Any], path: str) -> l
 
 
 def _flow_problems(flow: dict[str, Any], path: str, specs: Mapping[str, NodeSpec],
-                   tags: dict[str, dict[str, Any]]) -> list[Problem]:
+                   tags: dict[str, dict[str, Any]],
+                   models: Mapping[str, ModelInfo]) -> list[Problem]:
     problems = _duplicates(flow["nodes"], f"{path}.nodes", "node")
     node_specs: dict[str, NodeSpec] = {}
     for n_index, node in enumerate(flow["nodes"]):
@@ -209,13 +214,15 @@ def _flow_problems(flow: dict[str, Any], path: str, specs: Mapping[str, NodeSpec
             problems.append(Problem(f"{n_path}.version",
                                     f"node type '{spec.type}' version {node['version']} is newer "
                                     f"than this runtime's version {spec.version}"))
-        problems += _param_problems(node.get("params", {}), spec, f"{n_path}.params", tags)
+        problems += _param_problems(node.get("params", {}), spec, f"{n_path}.params", tags,
+                                    models)
     problems += _wire_problems(flow.get("wires", []), f"{path}.wires", node_specs)
     return problems
 
 
 def _param_problems(params: dict[str, Any], spec: NodeSpec, path: str,
-                    tags: dict[str, dict[str, Any]]) -> list[Problem]:
+                    tags: dict[str, dict[str, Any]],
+                    models: Mapping[str, ModelInfo]) -> list[Problem]:
     problems = []
     for name in params:
         if spec.param(name) is None:
@@ -240,16 +247,70 @@ def _param_problems(params: dict[str, Any], spec: NodeSpec, path: str,
                 problems.append(Problem(p_path, f"tag '{value}' is not writable"))
             elif not tag.get("envelope"):
                 problems.append(Problem(p_path, f"tag '{value}' has no write envelope"))
+        elif param.type == "model" and value not in models:
+            known = ", ".join(sorted(models)) or "none"
+            problems.append(Problem(p_path, f"unknown model '{value}'; registered: {known}"))
+        elif param.type == "features":
+            problems += _feature_problems(value, p_path, tags)
         elif param.type == "expression":
             allowed = frozenset(p.name for p in spec.inputs)
             try:
                 compile_expression(value, allowed)
             except ExpressionError as exc:
                 problems.append(Problem(p_path, str(exc)))
+    model = models.get(params.get("model", ""))
+    features = params.get("features")
+    if model is not None and isinstance(features, list) and spec.param("features"):
+        problems += _mapping_problems(model, features, f"{path}.features")
     resolved = spec.resolve_params(params)
     for rule in spec.rules:
         if not rule.holds(resolved):
             problems.append(Problem(f"{path}.{rule.left}", rule.message))
+    return problems
+
+
+_FEATURE_KEYS = {"name", "tag", "stat", "window_s", "unit"}
+
+
+def _feature_problems(features: list[Any], path: str,
+                      tags: dict[str, dict[str, Any]]) -> list[Problem]:
+    problems = []
+    for index, feature in enumerate(features):
+        f_path = f"{path}[{index}]"
+        if not isinstance(feature, dict):
+            problems.append(Problem(f_path, "must be an object {name, tag, stat, window_s}"))
+            continue
+        unknown = sorted(set(feature) - _FEATURE_KEYS)
+        if unknown:
+            problems.append(Problem(f_path, f"unknown field(s) {', '.join(map(repr, unknown))}"))
+        if feature.get("tag") not in tags:
+            problems.append(Problem(f"{f_path}.tag", f"unknown tag {feature.get('tag')!r}"))
+        stat = feature.get("stat", "last")
+        if stat not in FEATURE_STATS:
+            problems.append(Problem(f"{f_path}.stat", f"must be one of "
+                                    f"{', '.join(FEATURE_STATS)}; found {stat!r}"))
+        window = feature.get("window_s", 0)
+        if isinstance(window, bool) or not isinstance(window, (int, float)) or window < 0:
+            problems.append(Problem(f"{f_path}.window_s",
+                                    f"must be a number of seconds, found {window!r}"))
+        elif stat != "last" and window <= 0:
+            problems.append(Problem(f"{f_path}.window_s",
+                                    f"a {stat} needs a window of more than 0 s"))
+    return problems
+
+
+def _mapping_problems(model: ModelInfo, features: list[Any], path: str) -> list[Problem]:
+    if len(features) != len(model.features):
+        return [Problem(path, f"model {model.key} expects {len(model.features)} features "
+                              f"({', '.join(model.features)}); the mapping gives "
+                              f"{len(features)}")]
+    problems = []
+    for index, (feature, expected) in enumerate(zip(features, model.features, strict=True)):
+        name = feature.get("name") if isinstance(feature, dict) else None
+        if name is not None and name != expected:
+            problems.append(Problem(f"{path}[{index}].name",
+                                    f"model {model.key} expects '{expected}' here, found "
+                                    f"'{name}'"))
     return problems
 
 

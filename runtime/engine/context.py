@@ -101,6 +101,10 @@ class NodeContext:
         self._engine.note_write(self.sink, request.tag, request.ts)
         self.sink.write(request)
 
+    def infer(self, model: str, rows: Any, deliver: Callable[[dict[str, Any]], None]) -> None:
+        """Queue feature rows for a model; `deliver` gets the outputs when the batch ran."""
+        self._engine.infer(model, rows, deliver)
+
     def request_line_mode(self, mode: str, ts: float) -> None:
         """Ask for a line-mode change (shadow flows only record the wish)."""
         event = self.make_event("line_mode", ts, mode=mode)

@@ -30,6 +30,9 @@ class ModelRunner(Protocol):
     def run(self, model: str, rows: Any) -> dict[str, Any]:
         """Outputs by name, each with one entry per row."""
 
+    def catalogue(self) -> dict[str, Any]:
+        """The loaded models' ModelInfo by "id@version" (what projects may reference)."""
+
 
 @dataclass(frozen=True)
 class DeployResult:
@@ -88,7 +91,8 @@ class Engine:
 
     def deploy(self, doc: dict[str, Any]) -> DeployResult:
         """Validate, build and swap in a project; raises and changes nothing on failure."""
-        project = load_project(doc, self.registry.catalogue())
+        models = self.inference.catalogue() if self.inference is not None else {}
+        project = load_project(doc, self.registry.catalogue(), models)
         return self.deploy_project(project)
 
     def deploy_project(self, project: Project) -> DeployResult:

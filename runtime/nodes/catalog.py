@@ -127,6 +127,35 @@ BUILTIN_SPECS: tuple[NodeSpec, ...] = (
         outputs=_OUT_BOOL,
     ),
     NodeSpec(
+        type="ai.onnx", title="ONNX model", category="ai", icon="model",
+        implementation="runtime.nodes.ai:OnnxModel",
+        description=("Scores features of several tags with a registered ONNX model every "
+                     "period (anomaly, health, quality); rows are batched per model."),
+        outputs=(PortSpec("score", "number", "Score"),),
+        params=(
+            ParamSpec("model", "model", required=True, title="Model (id@version)"),
+            ParamSpec("features", "features", required=True,
+                      title="Features (in the model's order)"),
+            ParamSpec("output", "string", default="score", title="Model output"),
+            ParamSpec("period_s", default=1.0, min=0.01, max=3600.0, unit="s",
+                      title="Score every"),
+        ),
+    ),
+    NodeSpec(
+        type="ai.baseline", title="Baseline anomaly score", category="ai", icon="baseline",
+        implementation="runtime.nodes.ai:Baseline",
+        description=("Largest |z-score| of the features against a mean and standard "
+                     "deviation learned at the start: anomaly detection without a model."),
+        outputs=(PortSpec("score", "number", "Score"),),
+        params=(
+            ParamSpec("features", "features", required=True, title="Features"),
+            ParamSpec("learn_s", default=600.0, min=1.0, max=30 * 86_400.0, unit="s",
+                      title="Learn during"),
+            ParamSpec("period_s", default=1.0, min=0.01, max=3600.0, unit="s",
+                      title="Score every"),
+        ),
+    ),
+    NodeSpec(
         type="alarm", title="Alarm", category="alarms", icon="alarm",
         implementation="runtime.nodes.alarms:Alarm",
         description="Raises an alarm while the input is true; clears it when false.",

@@ -13,7 +13,7 @@ from runtime.registry import NodeRegistry, RegistryError
 
 def test_builtins_cover_every_family():
     categories = {spec.category for spec in NodeRegistry.with_builtins().specs()}
-    assert categories == {"sources", "math", "logic", "alarms", "actions"}
+    assert categories == {"sources", "math", "logic", "ai", "alarms", "actions"}
 
 
 def test_legacy_id_resolves_to_the_current_spec():
