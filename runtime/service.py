@@ -22,6 +22,7 @@ from runtime.contracts.project import document_hash
 from runtime.drivers import make_hub
 from runtime.drivers.base import ConnectionStatus, Hub
 from runtime.engine import DeployResult, Engine
+from runtime.engine.engine import ModelRunner
 from runtime.registry import NodeRegistry
 from runtime.store import Store
 from runtime.sync.forwarder import Forwarder
@@ -33,9 +34,14 @@ audit_log = logging.getLogger("lineside.audit")
 class Runtime:
     """The headless edge runtime: drivers → engine → actions, recorded in the store."""
 
+    ADVANCE_INTERVAL_S = 0.25
+    WATERMARK_GRACE_S = 1.0
+    """How late a sample may arrive after its source timestamp and still count for the grid
+    time it belongs to (models score the features of the samples before each grid time)."""
+
     def __init__(self, registry: NodeRegistry, store: Store,
                  forwarder: Forwarder | None = None, clock: Callable[[], float] = time.time,
-                 user: str = "runtime") -> None:
+                 user: str = "runtime", models: ModelRunner | None = None) -> None:
         self.registry = registry
         self.store = store
         self.forwarder = forwarder
@@ -44,7 +50,8 @@ class Runtime:
         self.actions = LiveActions(self._write, self._rule_line_mode, self._record_event,
                                    self.audit)
         self.engine = Engine(registry, self.actions, clock=clock,
-                             alarm_active=self._alarm_active)
+                             alarm_active=self._alarm_active, inference=models)
+        self._advancing: asyncio.Task[None] | None = None
         self.hubs: dict[str, Hub] = {}
         self.statuses: dict[str, ConnectionStatus] = {}
         self._hub_keys: dict[str, str] = {}
@@ -76,12 +83,17 @@ class Runtime:
             doc = self.store.version(latest.number)
             log.info("runtime.resume version=%d hash=%s", latest.number, latest.hash[:12])
         result = await self.deploy(doc, comment="start") if doc is not None else None
+        self._advancing = asyncio.create_task(self._advance(), name="lineside-advance")
         notify_systemd("READY=1")
         return result
 
     async def stop(self) -> None:
         """Disconnect every hub, stop the write worker and the forwarder, commit the store."""
         notify_systemd("STOPPING=1")
+        if self._advancing is not None:
+            self._advancing.cancel()
+            await asyncio.gather(self._advancing, return_exceptions=True)
+            self._advancing = None
         await asyncio.gather(*(hub.stop() for hub in self.hubs.values()))
         self.hubs.clear()
         await self.actions.stop()
@@ -163,6 +175,12 @@ class Runtime:
             self._hub_keys[conn_id] = key
             await hub.start()
         self._tag_connection = {t.id: t.connection for t in project.tags}
+
+    async def _advance(self) -> None:
+        """Move the engine's watermark with the clock, so models score on their grid."""
+        while True:
+            await asyncio.sleep(self.ADVANCE_INTERVAL_S)
+            self.engine.advance(self.clock() - self.WATERMARK_GRACE_S)
 
     def _on_samples(self, samples: list[Sample]) -> None:
         self.samples_in += len(samples)
