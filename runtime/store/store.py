@@ -209,6 +209,12 @@ class Store:
         with self._reader() as conn:
             return historian.history(conn, tag, start, end, limit)
 
+    def history_columns(self, tag: str, start: float, end: float) -> historian.Columns:
+        """The tag's samples with start <= ts < end as columns (ts float64 array, values
+        list, quality int array): the fast read for replays and backtests."""
+        with self._reader() as conn:
+            return historian.history_columns(conn, tag, start, end)
+
     def history_downsampled(self, tag: str, start: float, end: float,
                             width: int) -> list[Bucket]:
         """Min/max per bucket over `width` equal buckets of [start, end), computed in SQL."""
