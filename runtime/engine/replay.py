@@ -1,0 +1,430 @@
+"""Backtests: one flow replayed over recorded history, its actions captured, not executed.
+
+A backtest builds a copy of the flow (with changed parameters, if any) in an engine of its
+own, with the same node code as live, a clock that follows the data and a CaptureSink, then
+feeds it the recorded samples of every tag the flow reads and advances its watermark slice
+by slice. It returns the alarms, writes and line-mode changes the flow would have made.
+
+Guarantee: each node receives its inputs in the order of their timestamps, exactly as a live
+engine whose samples arrive in time order. Samples of tags that meet in one node, and the
+tags a flow's write nodes read back, are merged into one time order (ties in the order of
+the project's tags) and dispatched as runs of one tag, as live batches are. Tags that never
+meet are dispatched in long runs, which is what makes a day of data take about a second:
+- nodes joined by wires share their inputs' order; a node that `order_free` (default: the
+  nodes that act on a time grid, which by the engine's contract depend only on the samples
+  before each watermark) does not join the tags that feed it;
+- the action nodes of a flow share the line mode and the last write per tag, so they and
+  the tags they write are one order.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import math
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from operator import attrgetter
+from typing import Any, Protocol
+
+import numpy as np
+
+from runtime.contracts import (
+    Event,
+    LineMode,
+    Problem,
+    Sample,
+    ValidationFailed,
+    WriteRequest,
+)
+from runtime.engine.context import CaptureSink
+from runtime.engine.engine import Engine, ModelRunner
+from runtime.engine.graph import CompiledFlow
+from runtime.registry import NodeRegistry
+
+log = logging.getLogger(__name__)
+
+Columns = tuple[np.ndarray, list[Any], np.ndarray]  # ts (float64), values, quality (int)
+DEFAULT_SLICE_S = 600.0
+
+
+class History(Protocol):
+    """Recorded samples by tag: the Store, or MemoryHistory."""
+
+    def history_columns(self, tag: str, start: float, end: float) -> Columns:
+        """The tag's samples with start <= ts < end, oldest first, as columns."""
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """What a flow would have done over [start, end): its events (alarms raised and cleared,
+    writes, refusals, line-mode changes) and write requests in time order, stamped with the
+    data's timestamps; how many samples were replayed, and how long it took."""
+
+    flow_id: str
+    start: float
+    end: float
+    events: list[Event]
+    writes: list[WriteRequest]
+    line_modes: list[str]
+    samples: int
+    elapsed_s: float
+    read_s: float
+    errors: int = 0
+
+    @property
+    def alarm_events(self) -> list[Event]:
+        """The alarm raises and clears."""
+        return [e for e in self.events if e.kind.startswith("alarm.")]
+
+
+class _Clock:
+    """The replay's clock: the time of the data delivered so far."""
+
+    __slots__ = ("now",)
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class _ReplaySink(CaptureSink):
+    """Captures like CaptureSink and, as the live runtime does, applies a rule's line mode
+    at once, so the flow's later writes see it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.engine: Engine | None = None
+
+    def line_mode(self, mode: str, event: Event) -> None:
+        super().line_mode(mode, event)
+        if self.engine is not None:
+            self.engine.line_mode = mode
+
+
+# -- the public functions -------------------------------------------------------------------
+
+
+def backtest(project_doc: dict[str, Any], flow_id: str, history: History, start: float,
+             end: float, overrides: Mapping[str, Mapping[str, Any]] | None = None, *,
+             registry: NodeRegistry, inference: ModelRunner | None = None,
+             line_mode: str = LineMode.AUTOMATIC,
+             slice_s: float = DEFAULT_SLICE_S) -> BacktestResult:
+    """Replay flow `flow_id` of a project over the history of [start, end).
+
+    `overrides` maps node id to changed parameters ({"hyst": {"on_above": 75}}); the
+    changed flow is validated like a deploy: ValidationFailed names the path of every
+    problem (an unknown flow or node, a bad value). Node state starts fresh and alarms
+    start normal: start where the state you compare with started.
+    """
+    if not slice_s > 0:
+        raise ValueError(f"slice_s must be > 0, got {slice_s}")
+    started = time.perf_counter()
+    replay = _Replay(project_doc, flow_id, overrides, registry, inference, line_mode)
+    columns = {tag: history.history_columns(tag, start, end) for tag in replay.tags}
+    read_s = time.perf_counter() - started
+    samples = replay.run(columns, end, slice_s)
+    return replay.result(start, end, samples, time.perf_counter() - started, read_s)
+
+
+def backtest_samples(project_doc: dict[str, Any], flow_id: str,
+                     samples_by_tag: Mapping[str, Sequence[Sample] | Columns],
+                     start: float = -math.inf, end: float = math.inf,
+                     overrides: Mapping[str, Mapping[str, Any]] | None = None, *,
+                     registry: NodeRegistry, inference: ModelRunner | None = None,
+                     line_mode: str = LineMode.AUTOMATIC,
+                     slice_s: float = DEFAULT_SLICE_S) -> BacktestResult:
+    """backtest() over samples in memory: per tag a list of Samples or (ts, values, quality)
+    columns. Open bounds cover all the data."""
+    return backtest(project_doc, flow_id, MemoryHistory(samples_by_tag), start, end,
+                    overrides, registry=registry, inference=inference, line_mode=line_mode,
+                    slice_s=slice_s)
+
+
+class MemoryHistory:
+    """Samples held in memory, read like the Store's history_columns."""
+
+    def __init__(self, samples_by_tag: Mapping[str, Sequence[Sample] | Columns]) -> None:
+        self._columns = {tag: _as_columns(data) for tag, data in samples_by_tag.items()}
+
+    def history_columns(self, tag: str, start: float, end: float) -> Columns:
+        """The tag's samples with start <= ts < end."""
+        ts, values, quality = self._columns.get(tag) or _EMPTY
+        a, b = np.searchsorted(ts, [start, end], side="left").tolist()
+        return ts[a:b], values[a:b], quality[a:b]
+
+
+class CachedHistory:
+    """Keeps what it read, so backtests of one window with other parameters (a slider in the
+    HMI) read the store once."""
+
+    def __init__(self, history: History) -> None:
+        self._history = history
+        self._cache: dict[tuple[str, float, float], Columns] = {}
+
+    def history_columns(self, tag: str, start: float, end: float) -> Columns:
+        """The tag's samples with start <= ts < end, read once per (tag, start, end)."""
+        key = (tag, start, end)
+        if key not in self._cache:
+            self._cache[key] = self._history.history_columns(tag, start, end)
+        return self._cache[key]
+
+
+_EMPTY: Columns = (np.empty(0, dtype=np.float64), [], np.empty(0, dtype=np.int64))
+
+
+def _as_columns(data: Sequence[Sample] | Columns) -> Columns:
+    if isinstance(data, tuple) and len(data) == 3 and not isinstance(data[0], Sample):
+        ts = np.asarray(data[0], dtype=np.float64)
+        values = list(data[1])
+        quality = np.asarray(data[2], dtype=np.int64)
+    else:
+        ts = np.array([s.ts for s in data], dtype=np.float64)
+        values = [s.value for s in data]
+        quality = np.array([s.quality for s in data], dtype=np.int64)
+    if not len(ts) == len(values) == len(quality):
+        raise ValueError("ts, values and quality must have the same length")
+    if len(ts) > 1 and np.any(ts[1:] < ts[:-1]):
+        order = np.argsort(ts, kind="stable")
+        ts, quality = ts[order], quality[order]
+        values = [values[i] for i in order.tolist()]
+    return ts, values, quality
+
+
+# -- building the copy ----------------------------------------------------------------------
+
+
+class _Replay:
+    """One flow copied into an engine of its own, and the tags it reads in merge groups."""
+
+    def __init__(self, doc: dict[str, Any], flow_id: str,
+                 overrides: Mapping[str, Mapping[str, Any]] | None, registry: NodeRegistry,
+                 inference: ModelRunner | None, line_mode: str) -> None:
+        if line_mode not in LineMode.ALL:
+            raise ValueError(f"unknown line mode '{line_mode}'; use automatic or manual")
+        self.flow_id = flow_id
+        self.clock = _Clock(-math.inf)
+        self.sink = _ReplaySink()
+        self.engine = Engine(registry, self.sink, clock=self.clock, line_mode=line_mode,
+                             inference=inference)
+        self.sink.engine = self.engine
+        copy_doc, paths = _flow_copy(doc, flow_id, overrides or {})
+        try:
+            self.engine.deploy(copy_doc)
+        except ValidationFailed as exc:
+            raise ValidationFailed([Problem(paths(p.path), p.message)
+                                    for p in exc.problems]) from None
+        self.compiled: CompiledFlow = self.engine.flows[flow_id]
+        rank = {t["id"]: i for i, t in enumerate(doc["tags"])}
+        self.groups = _merge_groups(self.compiled, registry, rank)
+        self.tags = [tag for group in self.groups for tag in group]
+
+    def run(self, columns: Mapping[str, Columns], end: float, slice_s: float) -> int:
+        """Feed the samples slice by slice, advancing after each; the number of samples."""
+        all_ts = np.concatenate([np.empty(0), *(c[0] for c in columns.values())])
+        if not len(all_ts):
+            if math.isfinite(end):
+                self._advance(end)
+            return 0
+        # Slices start at the first sample; only slices holding samples are visited.
+        begin = float(all_ts.min())
+        finish = end if math.isfinite(end) else float(np.nextafter(all_ts.max(), math.inf))
+        filled = np.unique((all_ts - begin) // slice_s)
+        edges = [e for e in (begin + (filled + 1) * slice_s).tolist() if e < finish]
+        edges.append(finish)
+        streams = [_Stream(group, [columns[t] for t in group], edges) for group in self.groups]
+        ingest, clock = self.engine.ingest_columns, self.clock
+        for k, edge in enumerate(edges):
+            due = sorted((s for s in streams if s.has(k)), key=lambda s: s.first_ts(k))
+            for stream in due:
+                stream.dispatch(k, ingest, clock)
+            self._advance(edge)
+        return sum(len(c[0]) for c in columns.values())
+
+    def _advance(self, watermark: float) -> None:
+        self.clock.now = watermark
+        self.engine.advance(watermark)
+
+    def result(self, start: float, end: float, samples: int, elapsed_s: float,
+               read_s: float) -> BacktestResult:
+        sink = self.compiled.sink
+        assert isinstance(sink, CaptureSink)
+        events = sorted(sink.events, key=attrgetter("ts"))
+        writes = sorted(sink.writes, key=attrgetter("ts"))
+        log.info("backtest.done flow=%s samples=%d events=%d writes=%d read_s=%.3f "
+                 "elapsed_s=%.3f", self.flow_id, samples, len(events), len(writes), read_s,
+                 elapsed_s)
+        return BacktestResult(self.flow_id, start, end, events, writes, list(sink.modes),
+                              samples, elapsed_s, read_s, self.compiled.errors)
+
+
+def _flow_copy(doc: dict[str, Any], flow_id: str, overrides: Mapping[str, Mapping[str, Any]]
+               ) -> tuple[dict[str, Any], Callable[[str], str]]:
+    """A project holding only the flow (enabled, overrides applied) and the tags and
+    connections it names; and a function mapping a problem's path back to the document."""
+    flows = doc.get("flows") if isinstance(doc, dict) else None
+    if not isinstance(flows, list):
+        raise ValidationFailed([Problem("$.flows", "the project has no list of flows")])
+    index = next((i for i, f in enumerate(flows) if isinstance(f, dict)
+                  and f.get("id") == flow_id), None)
+    if index is None:
+        known = ", ".join(str(f.get("id")) for f in flows if isinstance(f, dict)) or "none"
+        raise ValidationFailed([Problem("$.flows", f"no flow '{flow_id}' in the project; "
+                                                   f"its flows: {known}")])
+    flow = copy.deepcopy(flows[index])
+    flow["enabled"] = True
+    f_path = f"$.flows[{index}]"
+    problems = []
+    nodes = {n.get("id"): n for n in flow.get("nodes", []) if isinstance(n, dict)}
+    for node_id, params in overrides.items():
+        if node_id not in nodes:
+            problems.append(Problem(f"{f_path}.nodes", f"flow '{flow_id}' has no node "
+                                                       f"'{node_id}' to change"))
+        elif not isinstance(params, Mapping):
+            problems.append(Problem(f"{f_path}.nodes", f"the changes of node '{node_id}' "
+                                                       "must map parameter names to values"))
+        else:
+            nodes[node_id].setdefault("params", {}).update(copy.deepcopy(dict(params)))
+    if problems:
+        raise ValidationFailed(problems)
+    tags = doc.get("tags", [])
+    named = set(_strings(flow.get("nodes", [])))
+    tag_index = [i for i, t in enumerate(tags) if isinstance(t, dict) and t.get("id") in named]
+    used_connections = {tags[i].get("connection") for i in tag_index}
+    connections = doc.get("connections", [])
+    conn_index = [i for i, c in enumerate(connections)
+                  if isinstance(c, dict) and c.get("id") in used_connections]
+    copy_doc = {k: v for k, v in doc.items() if k not in ("flows", "tags", "connections")}
+    copy_doc.update(flows=[flow], tags=[copy.deepcopy(tags[i]) for i in tag_index],
+                    connections=[copy.deepcopy(connections[i]) for i in conn_index])
+    back = {"flows": [index], "tags": tag_index, "connections": conn_index}
+
+    def path_in_document(path: str) -> str:
+        match = re.match(r"^\$\.(flows|tags|connections)\[(\d+)\]", path)
+        if match is None or int(match[2]) >= len(back[match[1]]):
+            return path
+        return f"$.{match[1]}[{back[match[1]][int(match[2])]}]" + path[match.end():]
+
+    return copy_doc, path_in_document
+
+
+def _strings(value: Any) -> Iterable[str]:
+    """Every string inside a JSON value: the tag ids a flow's parameters may name."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def _merge_groups(compiled: CompiledFlow, registry: NodeRegistry,
+                  rank: Mapping[str, int]) -> list[list[str]]:
+    """The tags to read, in groups whose samples must reach the flow in one time order."""
+    parent: dict[Any, Any] = {}
+
+    def find(x: Any) -> Any:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    def join(a: Any, b: Any) -> None:
+        parent[find(a)] = find(b)
+
+    nodes = compiled.nodes
+    free = {nid for nid, node in nodes.items()
+            if getattr(node, "order_free", hasattr(node, "on_advance"))}
+    for wire in compiled.flow.wires:
+        if wire.source not in free and wire.target not in free:
+            join(("node", wire.source), ("node", wire.target))
+    by_instance = {id(node): nid for nid, node in nodes.items()}
+    tags: list[str] = []
+    for tag, receive in compiled.sources:
+        tags.append(tag)
+        node_id = by_instance.get(id(getattr(receive, "__self__", None)))
+        if node_id is None or node_id not in free:
+            join(("tag", tag), ("node", node_id))
+        else:
+            find(("tag", tag))
+    actions = [n for n in compiled.flow.nodes if registry.spec(n.type).category == "actions"]
+    for node in actions:
+        join(("node", node.id), ("node", actions[0].id))
+        for param in registry.spec(node.type).params:
+            written = node.params.get(param.name)
+            if param.type == "writable_tag" and isinstance(written, str):
+                tags.append(written)
+                join(("tag", written), ("node", node.id))
+    groups: dict[Any, list[str]] = {}
+    for tag in sorted(set(tags), key=lambda t: (rank.get(t, len(rank)), t)):
+        groups.setdefault(find(("tag", tag)), []).append(tag)
+    return list(groups.values())
+
+
+# -- feeding --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Stream:
+    """The samples of one merge group in time order, cut into runs of one tag that also end
+    at every slice edge."""
+
+    tags: list[str]
+    columns: list[Columns]
+    edges: list[float]
+    ts: list[float] = field(init=False)
+    values: list[Any] = field(init=False)
+    quality: list[int] = field(init=False)
+    cuts: list[int] = field(init=False)
+    run_tag: list[str] = field(init=False)
+    slice_at: list[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        if len(self.tags) == 1:
+            ts, values, quality = self.columns[0]
+            which = np.zeros(len(ts), dtype=np.int64)
+        else:
+            ts_all = np.concatenate([c[0] for c in self.columns])
+            order = np.argsort(ts_all, kind="stable")  # ties: in the order of self.tags
+            ts = ts_all[order]
+            which = np.repeat(np.arange(len(self.tags)), [len(c[0]) for c in self.columns])
+            which = which[order]
+            values_all = np.empty(len(ts), dtype=object)
+            values_all[:] = [v for c in self.columns for v in c[1]]
+            values = values_all[order].tolist()
+            quality = np.concatenate([c[2] for c in self.columns])[order]
+        n = len(ts)
+        run_starts = np.flatnonzero(which[1:] != which[:-1]) + 1
+        edge_at = np.searchsorted(ts, np.asarray(self.edges), side="left")
+        cuts = np.unique(np.concatenate(([0, n], run_starts, edge_at)))
+        self.ts = np.asarray(ts).tolist()
+        self.values = list(values)
+        self.quality = np.asarray(quality).tolist()
+        self.cuts = cuts.tolist()
+        self.run_tag = [self.tags[i] for i in which[cuts[:-1]].tolist()] if n else []
+        # slice k holds the runs j with slice_at[k] <= j < slice_at[k + 1]
+        self.slice_at = [0, *np.searchsorted(cuts, edge_at).tolist()]
+
+    def has(self, k: int) -> bool:
+        """Whether slice k holds samples of this group."""
+        return self.slice_at[k + 1] > self.slice_at[k]
+
+    def first_ts(self, k: int) -> float:
+        """The time of the first sample of slice k."""
+        return self.ts[self.cuts[self.slice_at[k]]]
+
+    def dispatch(self, k: int, ingest: Callable[..., None], clock: _Clock) -> None:
+        """Deliver the runs of slice k."""
+        ts, values, quality, cuts, run_tag = (self.ts, self.values, self.quality, self.cuts,
+                                              self.run_tag)
+        for j in range(self.slice_at[k], self.slice_at[k + 1]):
+            lo, hi = cuts[j], cuts[j + 1]
+            clock.now = ts[hi - 1]
+            ingest(run_tag[j], ts[lo:hi], values[lo:hi], quality[lo:hi])
