@@ -1,17 +1,20 @@
 """The durable store: the only code that touches SQLite.
 
-Historian, events and ISA-18.2 alarms, audit log, project versions and the outbox, in one
+Historian, events and ISA-18.2 alarms, audit log, project versions, registered models and the
+outbox, in one
 SQLite file in WAL mode with synchronous=FULL, written by one writer thread with group
 commit. See Store.
 """
 
 from runtime.store.config import StoreConfig
 from runtime.store.errors import (
+    ModelVersionTaken,
     SchemaTooNew,
     StoreClosed,
     StoreError,
     StoreOverloaded,
     UnknownAlarm,
+    UnknownModelVersion,
     UnknownVersion,
 )
 from runtime.store.records import (
@@ -20,6 +23,7 @@ from runtime.store.records import (
     AuditRecord,
     Bucket,
     EventRecord,
+    ModelRecord,
     OutboxChunk,
     OutboxStats,
     StoreStatus,
@@ -28,7 +32,8 @@ from runtime.store.records import (
 from runtime.store.store import Store
 
 __all__ = [
-    "AlarmRecord", "AlarmState", "AuditRecord", "Bucket", "EventRecord", "OutboxChunk",
-    "OutboxStats", "SchemaTooNew", "Store", "StoreClosed", "StoreConfig", "StoreError",
-    "StoreOverloaded", "StoreStatus", "UnknownAlarm", "UnknownVersion", "Version",
+    "AlarmRecord", "AlarmState", "AuditRecord", "Bucket", "EventRecord", "ModelRecord",
+    "ModelVersionTaken", "OutboxChunk", "OutboxStats", "SchemaTooNew", "Store", "StoreClosed",
+    "StoreConfig", "StoreError", "StoreOverloaded", "StoreStatus", "UnknownAlarm",
+    "UnknownModelVersion", "UnknownVersion", "Version",
 ]

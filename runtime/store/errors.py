@@ -47,3 +47,23 @@ class UnknownVersion(StoreError):
     def __init__(self, number: int) -> None:
         self.number = number
         super().__init__(f"project version {number} does not exist")
+
+
+class ModelVersionTaken(StoreError):
+    """Another model file (another hash) is already registered under this id@version."""
+
+    def __init__(self, key: str, registered_hash: str) -> None:
+        self.key = key
+        self.registered_hash = registered_hash
+        super().__init__(
+            f"model {key} is already registered with another file (sha256 "
+            f"{registered_hash[:12]}...); register the new file under a new version"
+        )
+
+
+class UnknownModelVersion(StoreError):
+    """A model id@version that is not registered."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        super().__init__(f"model {key} is not registered")

@@ -1,4 +1,5 @@
-"""What the store hands out: frozen records for chunks, alarms, events, audit, versions, status."""
+"""What the store hands out: frozen records for chunks, alarms, events, audit, versions, models,
+status."""
 
 from __future__ import annotations
 
@@ -135,6 +136,25 @@ class Version:
     user: str
     ts: float
     comment: str
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRecord:
+    """A registered model version: its file (SHA-256, name in the models folder), its
+    metadata as registered (a JSON object), and when and by whom it was added."""
+
+    id: str
+    version: int
+    hash: str
+    file: str
+    info: dict[str, Any]
+    added_ts: float
+    user: str
+
+    @property
+    def key(self) -> str:
+        """How a project names the model: "id@version"."""
+        return f"{self.id}@{self.version}"
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,7 +76,18 @@ def _v2_shelving(db: sqlite_utils.Database) -> None:
     db["alarms"].add_column("shelve_note", str)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1_initial, _v2_shelving]
+def _v3_models(db: sqlite_utils.Database) -> None:
+    """Registered AI models: id@version, file hash and name, metadata JSON, who added them."""
+    db.execute(
+        "CREATE TABLE models (id TEXT NOT NULL, version INTEGER NOT NULL, hash TEXT NOT NULL,"
+        " file TEXT NOT NULL, info TEXT NOT NULL, added_ts REAL NOT NULL, user TEXT NOT NULL,"
+        " PRIMARY KEY (id, version))"
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _v1_initial, _v2_shelving, _v3_models,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,5 +1,5 @@
 """The Store: the runtime's one door to SQLite (historian, events and alarms, audit, project
-versions, outbox), usable from asyncio without blocking the loop.
+versions, registered models, outbox), usable from asyncio without blocking the loop.
 
 Recording (append_samples, append_columns, record_event) only queues: it never blocks and
 returns False when the in-memory backlog is full (the record is counted as dropped). Changes
@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 from runtime.contracts.messages import GOOD, Event, Sample
 from runtime.contracts.project import canonical_json, document_hash
-from runtime.store import alarms, events, historian, opening, outbox, versions
+from runtime.store import alarms, events, historian, models, opening, outbox, versions
 from runtime.store import audit as audit_log
 from runtime.store.config import StoreConfig
 from runtime.store.errors import StoreClosed
@@ -37,6 +37,7 @@ from runtime.store.records import (
     AuditRecord,
     Bucket,
     EventRecord,
+    ModelRecord,
     OutboxChunk,
     OutboxStats,
     StoreStatus,
@@ -173,6 +174,18 @@ class Store:
         canonical, digest = canonical_json(document), document_hash(document)
         return self._op(lambda tx: versions.save(tx, canonical, digest, user, comment))
 
+    def add_model(self, model_id: str, version: int, digest: str, file: str, info_json: str,
+                  user: str, role: str = "") -> Future[ModelRecord]:
+        """Register a model version (its file's SHA-256 and name, its metadata as a JSON
+        object), audited; the same hash again is a no-op, another one ModelVersionTaken."""
+        return self._op(lambda tx: models.add(tx, model_id, version, digest, file, info_json,
+                                              user, role))
+
+    def remove_model(self, key: str, user: str, role: str = "") -> Future[ModelRecord]:
+        """Unregister model "id@version", audited; the future gives the removed record
+        (UnknownModelVersion if it is not registered)."""
+        return self._op(lambda tx: models.remove(tx, key, user, role))
+
     def outbox_ack(self, chunk_ids: Iterable[int]) -> Future[int]:
         """Delete chunks the broker acknowledged; the future gives how many records went."""
         ids = [int(i) for i in chunk_ids]
@@ -267,6 +280,17 @@ class Store:
         """The newest project version, or None."""
         with self._reader() as conn:
             return versions.latest(conn)
+
+    def models(self) -> list[ModelRecord]:
+        """Every registered model version, by id then version."""
+        with self._reader() as conn:
+            return models.all_models(conn)
+
+    def model(self, key: str) -> ModelRecord | None:
+        """The registered model "id@version", or None."""
+        model_id, version = models.split_key(key)
+        with self._reader() as conn:
+            return models.get(conn, model_id, version)
 
     def outbox_peek(self, max_records: int) -> list[OutboxChunk]:
         """Oldest chunks holding up to max_records records (always one chunk if there is any)."""
