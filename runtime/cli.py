@@ -21,6 +21,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from runtime.ai.registry import ModelRegistry, builtin_models
+from runtime.ai.sessions import ModelSessions
 from runtime.config import DEFAULT_PATH, ConfigError, RuntimeConfig, load_config
 from runtime.contracts import LinesideError, ValidationFailed
 from runtime.contracts.validation import validate_project
@@ -107,7 +109,8 @@ def _read_document(path: Path) -> dict[str, Any]:
 
 def _validate(path: Path) -> int:
     doc = _read_document(path)
-    problems = validate_project(doc, NodeRegistry.with_builtins().catalogue())
+    models = {f.info.key: f.info for f in builtin_models()}
+    problems = validate_project(doc, NodeRegistry.with_builtins().catalogue(), models)
     for problem in problems:
         print(f"{path}: {problem.path}: {problem.message}")
     if problems:
@@ -154,7 +157,10 @@ async def _run(args: argparse.Namespace, doc: dict[str, Any] | None,
         forwarder = None
         if config.broker is not None and config.broker.enabled:
             forwarder = Forwarder(store, config.broker, config.node_id)
-        runtime = Runtime(NodeRegistry.with_builtins(), store, forwarder)
+        sessions = ModelSessions()
+        stack.callback(sessions.close)
+        await _load_models(store, config.data_dir / "models", sessions)
+        runtime = Runtime(NodeRegistry.with_builtins(), store, forwarder, models=sessions)
         stack.push_async_callback(runtime.stop)
         try:
             await runtime.start(doc)
@@ -182,6 +188,17 @@ async def _run(args: argparse.Namespace, doc: dict[str, Any] | None,
             await stop.wait()
         log.info("runtime.stopping")
     return 0
+
+
+async def _load_models(store: Store, models_dir: Path, sessions: ModelSessions) -> None:
+    """Register the shipped models and load every registered one; a model that no longer
+    loads is logged and left out (a project using it is then refused at deploy)."""
+    registry = ModelRegistry(store, models_dir)
+    await asyncio.to_thread(registry.add_builtins)
+    failures = await asyncio.to_thread(registry.load_all, sessions)
+    for key, error in failures.items():
+        log.error("models.load_failed model=%s error=%s", key, error)
+    log.info("models.loaded models=%s", ",".join(sorted(sessions.catalogue())) or "none")
 
 
 async def _log_stats(runtime: Runtime, interval: float, stop: asyncio.Event) -> None:
