@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
+import getpass
 import json
 import logging
 import signal
@@ -21,6 +22,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from runtime.ai.errors import ModelError
 from runtime.ai.registry import ModelRegistry, builtin_models
 from runtime.ai.sessions import ModelSessions
 from runtime.config import DEFAULT_PATH, ConfigError, RuntimeConfig, load_config
@@ -50,6 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "validate":
             return _validate(Path(args.file))
+        if args.command == "models":
+            return _models(args)
         setup_logging(args.log_level)
         config = _runtime_config(args)
         doc = None
@@ -73,11 +77,6 @@ def _parser() -> argparse.ArgumentParser:
                         help="start the simulated pump line and the demo project")
     source.add_argument("--project", help="project document (JSON) to deploy (default: the "
                                           "last deployed version in the data folder)")
-    run.add_argument("--config", type=Path, default=None,
-                     help=f"runtime configuration file (TOML; default: {DEFAULT_PATH} if it "
-                          "exists, else built-in defaults)")
-    run.add_argument("--data-dir", type=Path, default=None,
-                     help="where the runtime keeps its data (overrides the configuration)")
     run.add_argument("--log-commits", action="store_true",
                      help="log a line after every store commit (for fault tests)")
     run.add_argument("--console", action="store_true",
@@ -92,6 +91,19 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--log-level", default="INFO")
     validate = commands.add_parser("validate", help="check a project document")
     validate.add_argument("file")
+    models = commands.add_parser(
+        "models", help="list, add or remove AI models in the data folder (runtime stopped)")
+    models.add_argument("action", choices=("list", "add", "remove"))
+    models.add_argument("target", nargs="?", help="add: the .onnx file (its NAME.json "
+                                                  "sidecar beside it); remove: id@version")
+    models.add_argument("--sidecar", type=Path, help="the model's metadata, if not NAME.json")
+    models.add_argument("--user", default=getpass.getuser())
+    for sub in (run, models):
+        sub.add_argument("--config", type=Path, default=None,
+                         help=f"runtime configuration file (TOML; default: {DEFAULT_PATH} if "
+                              "it exists, else built-in defaults)")
+        sub.add_argument("--data-dir", type=Path, default=None,
+                         help="where the runtime keeps its data (overrides the configuration)")
     return parser
 
 
@@ -105,6 +117,40 @@ def _read_document(path: Path) -> dict[str, Any]:
     except json.JSONDecodeError as exc:
         raise CliError(f"{path} is not valid JSON: line {exc.lineno} column {exc.colno}: "
                        f"{exc.msg}") from None
+
+
+def _models(args: argparse.Namespace) -> int:
+    """The model registry of a data folder, from the command line."""
+    config = _runtime_config(args)
+    with Store(config.database, config.store) as store:
+        registry = ModelRegistry(store, config.data_dir / "models")
+        try:
+            if args.action == "add":
+                if not args.target:
+                    raise CliError("models add needs the .onnx file")
+                info = registry.add(Path(args.target), args.sidecar, user=args.user)
+                print(f"registered {info.key} ({info.hash[:12]}): {', '.join(info.features)}")
+            elif args.action == "remove":
+                if not args.target:
+                    raise CliError("models remove needs id@version")
+                registry.remove(args.target, _models_in_use(store), user=args.user)
+                print(f"removed {args.target}")
+            for info in registry.list():
+                print(f"{info.key:24s} {info.hash[:12]}  {len(info.features)} features -> "
+                      f"{', '.join(info.outputs)}")
+        except ModelError as exc:
+            raise CliError(str(exc)) from None
+    return 0
+
+
+def _models_in_use(store: Store) -> set[str]:
+    """The models the last deployed project references."""
+    latest = store.latest_version()
+    if latest is None:
+        return set()
+    doc = store.version(latest.number)
+    return {node.get("params", {}).get("model") for flow in doc.get("flows", [])
+            for node in flow.get("nodes", []) if node.get("type") == "ai.onnx"} - {None}
 
 
 def _validate(path: Path) -> int:
@@ -126,9 +172,10 @@ def _runtime_config(args: argparse.Namespace) -> RuntimeConfig:
         config = load_config(args.config)
     except ConfigError as exc:
         raise CliError(f"the configuration has problems:\n{exc}") from None
-    data_dir = args.data_dir or (config.data_dir / "demo" if args.demo else config.data_dir)
+    demo = getattr(args, "demo", False)
+    data_dir = args.data_dir or (config.data_dir / "demo" if demo else config.data_dir)
     broker = config.broker
-    if args.demo and broker is None:
+    if demo and broker is None:
         broker = BrokerConfig(host="127.0.0.1", port=1883, client_id="lineside-demo")
     config = replace(config, data_dir=data_dir, broker=broker)
     try:

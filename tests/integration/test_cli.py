@@ -90,3 +90,27 @@ def test_a_bad_configuration_file_is_reported_and_nothing_starts(tmp_path):
     assert "broker: 'host' is required" in result.stderr
     assert "node_id" in result.stderr
     assert not (tmp_path / "d").exists()
+
+
+def test_models_are_added_listed_and_removed_only_when_unused(tmp_path):
+    data = ["--data-dir", str(tmp_path / "data")]
+    model = ROOT / "resources" / "models" / "pump_health-1.onnx"
+    (tmp_path / "bad.onnx").write_bytes(b"not a model")
+    (tmp_path / "bad.json").write_text(
+        (ROOT / "resources" / "models" / "pump_health-1.json").read_text())
+    refused = lineside_runtime("models", "add", str(tmp_path / "bad.onnx"), *data)
+    assert refused.returncode == 2
+    assert "the metadata is for another file" in refused.stderr
+
+    added = lineside_runtime("models", "add", str(model), *data)
+    assert added.returncode == 0, added.stderr
+    assert "pump_health@1" in added.stdout
+
+    demo = tmp_path / "demo.json"
+    demo.write_text((ROOT / "resources" / "demo" / "project.json").read_text())
+    ran = lineside_runtime("run", "--project", str(demo), "--duration", "1", *data)
+    assert ran.returncode == 0, ran.stderr[-2000:]  # deploys a project using the model
+    in_use = lineside_runtime("models", "remove", "pump_health@1", *data)
+    assert in_use.returncode == 2
+    assert "is used by the deployed project" in in_use.stderr
+    assert "pump_health@1" in lineside_runtime("models", "list", *data).stdout
