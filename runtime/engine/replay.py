@@ -80,6 +80,17 @@ class BacktestResult:
         return [e for e in self.events if e.kind.startswith("alarm.")]
 
 
+@dataclass(frozen=True)
+class LiveTiming:
+    """How the live runtime advances the watermark: every `step_s` of its clock, to the
+    clock minus `lag_s` (Runtime.ADVANCE_INTERVAL_S and WATERMARK_GRACE_S). A replay follows
+    it in data time where what grid nodes emit meets samples of tags, so those nodes see the
+    two in the order they see them live."""
+
+    step_s: float = 0.25
+    lag_s: float = 1.0
+
+
 class _Clock:
     """The replay's clock: the time of the data delivered so far."""
 
@@ -112,8 +123,8 @@ class _ReplaySink(CaptureSink):
 def backtest(project_doc: dict[str, Any], flow_id: str, history: History, start: float,
              end: float, overrides: Mapping[str, Mapping[str, Any]] | None = None, *,
              registry: NodeRegistry, inference: ModelRunner | None = None,
-             line_mode: str = LineMode.AUTOMATIC,
-             slice_s: float = DEFAULT_SLICE_S) -> BacktestResult:
+             line_mode: str = LineMode.AUTOMATIC, slice_s: float = DEFAULT_SLICE_S,
+             timing: LiveTiming = LiveTiming()) -> BacktestResult:
     """Replay flow `flow_id` of a project over the history of [start, end).
 
     `overrides` maps node id to changed parameters ({"hyst": {"on_above": 75}}); the
@@ -127,7 +138,7 @@ def backtest(project_doc: dict[str, Any], flow_id: str, history: History, start:
     replay = _Replay(project_doc, flow_id, overrides, registry, inference, line_mode)
     columns = {tag: history.history_columns(tag, start, end) for tag in replay.tags}
     read_s = time.perf_counter() - started
-    samples = replay.run(columns, end, slice_s)
+    samples = replay.run(columns, end, slice_s, timing)
     return replay.result(start, end, samples, time.perf_counter() - started, read_s)
 
 
@@ -137,12 +148,13 @@ def backtest_samples(project_doc: dict[str, Any], flow_id: str,
                      overrides: Mapping[str, Mapping[str, Any]] | None = None, *,
                      registry: NodeRegistry, inference: ModelRunner | None = None,
                      line_mode: str = LineMode.AUTOMATIC,
-                     slice_s: float = DEFAULT_SLICE_S) -> BacktestResult:
+                     slice_s: float = DEFAULT_SLICE_S,
+                     timing: LiveTiming = LiveTiming()) -> BacktestResult:
     """backtest() over samples in memory: per tag a list of Samples or (ts, values, quality)
     columns. Open bounds cover all the data."""
     return backtest(project_doc, flow_id, MemoryHistory(samples_by_tag), start, end,
                     overrides, registry=registry, inference=inference, line_mode=line_mode,
-                    slice_s=slice_s)
+                    slice_s=slice_s, timing=timing)
 
 
 class MemoryHistory:
@@ -220,11 +232,15 @@ class _Replay:
                                     for p in exc.problems]) from None
         self.compiled: CompiledFlow = self.engine.flows[flow_id]
         rank = {t["id"]: i for i, t in enumerate(doc["tags"])}
-        self.groups = _merge_groups(self.compiled, registry, rank)
-        self.tags = [tag for group in self.groups for tag in group]
+        self.groups, self.timed = _merge_groups(self.compiled, registry, rank)
+        self.tags = [tag for group in (*self.groups, self.timed or []) for tag in group]
+        self.rank = {tag: rank.get(tag, len(rank)) for tag in self.tags}
+        self.watermark = -math.inf
 
-    def run(self, columns: Mapping[str, Columns], end: float, slice_s: float) -> int:
-        """Feed the samples slice by slice, advancing after each; the number of samples."""
+    def run(self, columns: Mapping[str, Columns], end: float, slice_s: float,
+            timing: LiveTiming) -> int:
+        """Feed the samples slice by slice, advancing the watermark as live; the number of
+        samples."""
         all_ts = np.concatenate([np.empty(0), *(c[0] for c in columns.values())])
         if not len(all_ts):
             if math.isfinite(end):
@@ -237,17 +253,29 @@ class _Replay:
         edges = [e for e in (begin + (filled + 1) * slice_s).tolist() if e < finish]
         edges.append(finish)
         streams = [_Stream(group, [columns[t] for t in group], edges) for group in self.groups]
-        ingest, clock = self.engine.ingest_columns, self.clock
+        timed = (None if self.timed is None else
+                 _Stream(self.timed, [columns[t] for t in self.timed], edges, timing))
+        ingest, clock, rank = self.engine.ingest_columns, self.clock, self.rank
         for k, edge in enumerate(edges):
-            due = sorted((s for s in streams if s.has(k)), key=lambda s: s.first_ts(k))
-            for stream in due:
+            # Each group's runs of the slice go together, groups in the order of their first
+            # sample: so every node's first sample is the earliest it would see live. Tags
+            # meeting grid output go run by run, the watermark advanced before each.
+            due = sorted((s.first(k, rank), i, s) for i, s in enumerate(streams) if s.has(k))
+            if timed is not None:
+                for j in timed.runs(k):
+                    while due and due[0][0] <= timed.run_key(j, rank):
+                        due.pop(0)[2].dispatch(k, ingest, clock)
+                    self._advance(timed.run_watermark[j])
+                    timed.dispatch_run(j, ingest, clock)
+            for _, _, stream in due:
                 stream.dispatch(k, ingest, clock)
-            self._advance(edge)
+            self._advance(edge if edge == finish else edge - timing.lag_s)
         return sum(len(c[0]) for c in columns.values())
 
     def _advance(self, watermark: float) -> None:
-        self.clock.now = watermark
-        self.engine.advance(watermark)
+        if watermark > self.watermark:
+            self.watermark = self.clock.now = watermark
+            self.engine.advance(watermark)
 
     def result(self, start: float, end: float, samples: int, elapsed_s: float,
                read_s: float) -> BacktestResult:
@@ -324,9 +352,10 @@ def _strings(value: Any) -> Iterable[str]:
             yield from _strings(item)
 
 
-def _merge_groups(compiled: CompiledFlow, registry: NodeRegistry,
-                  rank: Mapping[str, int]) -> list[list[str]]:
-    """The tags to read, in groups whose samples must reach the flow in one time order."""
+def _merge_groups(compiled: CompiledFlow, registry: NodeRegistry, rank: Mapping[str, int]
+                  ) -> tuple[list[list[str]], list[str] | None]:
+    """The tags to read, in groups whose samples must reach the flow in one time order; and
+    apart, the group of tags that meet what grid nodes emit (None if there is none)."""
     parent: dict[Any, Any] = {}
 
     def find(x: Any) -> Any:
@@ -342,9 +371,12 @@ def _merge_groups(compiled: CompiledFlow, registry: NodeRegistry,
     nodes = compiled.nodes
     free = {nid for nid, node in nodes.items()
             if getattr(node, "order_free", hasattr(node, "on_advance"))}
+    timed: list[Any] = []
     for wire in compiled.flow.wires:
         if wire.source not in free and wire.target not in free:
             join(("node", wire.source), ("node", wire.target))
+        elif wire.source in free and wire.target not in free:
+            timed.append(("node", wire.target))
     by_instance = {id(node): nid for nid, node in nodes.items()}
     tags: list[str] = []
     for tag, receive in compiled.sources:
@@ -362,10 +394,13 @@ def _merge_groups(compiled: CompiledFlow, registry: NodeRegistry,
             if param.type == "writable_tag" and isinstance(written, str):
                 tags.append(written)
                 join(("tag", written), ("node", node.id))
+    timed_roots = {find(x) for x in timed}
     groups: dict[Any, list[str]] = {}
     for tag in sorted(set(tags), key=lambda t: (rank.get(t, len(rank)), t)):
-        groups.setdefault(find(("tag", tag)), []).append(tag)
-    return list(groups.values())
+        root = find(("tag", tag))
+        groups.setdefault("timed" if root in timed_roots else root, []).append(tag)
+    timed_group = groups.pop("timed", None)
+    return list(groups.values()), timed_group
 
 
 # -- feeding --------------------------------------------------------------------------------
@@ -374,16 +409,18 @@ def _merge_groups(compiled: CompiledFlow, registry: NodeRegistry,
 @dataclass
 class _Stream:
     """The samples of one merge group in time order, cut into runs of one tag that also end
-    at every slice edge."""
+    at every slice edge, and with `timing`, at every live advance step."""
 
     tags: list[str]
     columns: list[Columns]
     edges: list[float]
+    timing: LiveTiming | None = None
     ts: list[float] = field(init=False)
     values: list[Any] = field(init=False)
     quality: list[int] = field(init=False)
     cuts: list[int] = field(init=False)
     run_tag: list[str] = field(init=False)
+    run_watermark: list[float] = field(init=False)
     slice_at: list[int] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -401,14 +438,19 @@ class _Stream:
             values = values_all[order].tolist()
             quality = np.concatenate([c[2] for c in self.columns])[order]
         n = len(ts)
-        run_starts = np.flatnonzero(which[1:] != which[:-1]) + 1
+        breaks = [np.array([0, n]), np.flatnonzero(which[1:] != which[:-1]) + 1]
+        if self.timing is not None:
+            steps = np.floor(np.asarray(ts) / self.timing.step_s)
+            breaks.append(np.flatnonzero(steps[1:] != steps[:-1]) + 1)
         edge_at = np.searchsorted(ts, np.asarray(self.edges), side="left")
-        cuts = np.unique(np.concatenate(([0, n], run_starts, edge_at)))
+        cuts = np.unique(np.concatenate([*breaks, edge_at]))
         self.ts = np.asarray(ts).tolist()
         self.values = list(values)
         self.quality = np.asarray(quality).tolist()
         self.cuts = cuts.tolist()
         self.run_tag = [self.tags[i] for i in which[cuts[:-1]].tolist()] if n else []
+        self.run_watermark = [] if self.timing is None or not n else (
+            steps[cuts[:-1]] * self.timing.step_s - self.timing.lag_s).tolist()
         # slice k holds the runs j with slice_at[k] <= j < slice_at[k + 1]
         self.slice_at = [0, *np.searchsorted(cuts, edge_at).tolist()]
 
@@ -416,9 +458,17 @@ class _Stream:
         """Whether slice k holds samples of this group."""
         return self.slice_at[k + 1] > self.slice_at[k]
 
-    def first_ts(self, k: int) -> float:
-        """The time of the first sample of slice k."""
-        return self.ts[self.cuts[self.slice_at[k]]]
+    def runs(self, k: int) -> range:
+        """The runs of slice k."""
+        return range(self.slice_at[k], self.slice_at[k + 1])
+
+    def run_key(self, j: int, rank: Mapping[str, int]) -> tuple[float, int]:
+        """Where run j falls in the time order of all samples: (its first ts, tag rank)."""
+        return self.ts[self.cuts[j]], rank[self.run_tag[j]]
+
+    def first(self, k: int, rank: Mapping[str, int]) -> tuple[float, int]:
+        """The run_key of the first run of slice k."""
+        return self.run_key(self.slice_at[k], rank)
 
     def dispatch(self, k: int, ingest: Callable[..., None], clock: _Clock) -> None:
         """Deliver the runs of slice k."""
@@ -428,3 +478,9 @@ class _Stream:
             lo, hi = cuts[j], cuts[j + 1]
             clock.now = ts[hi - 1]
             ingest(run_tag[j], ts[lo:hi], values[lo:hi], quality[lo:hi])
+
+    def dispatch_run(self, j: int, ingest: Callable[..., None], clock: _Clock) -> None:
+        """Deliver run j."""
+        lo, hi = self.cuts[j], self.cuts[j + 1]
+        clock.now = self.ts[hi - 1]
+        ingest(self.run_tag[j], self.ts[lo:hi], self.values[lo:hi], self.quality[lo:hi])

@@ -71,6 +71,25 @@ def project():
                                                             "message": "odd"}}],
              "wires": [{"from": "score:score", "to": "hyst:in"},
                        {"from": "hyst:out", "to": "alarm:in"}]},
+            {"id": "mixed", "nodes": [
+                {"id": "score", "type": "ai.baseline", "params": {
+                    "features": [{"name": "a", "tag": "a", "stat": "last"},
+                                 {"name": "b", "tag": "b", "stat": "mean", "window_s": 5}],
+                    "learn_s": 60, "period_s": 1.0}},
+                {"id": "odd", "type": "logic.hysteresis",
+                 "params": {"on_above": 1.5, "off_below": 1.0}},
+                *source,
+                {"id": "high", "type": "logic.compare", "params": {"op": ">", "threshold": 10}},
+                {"id": "both", "type": "logic.and"},
+                {"id": "alarm", "type": "alarm", "params": {"alarm_id": "ODD_AND_HIGH",
+                                                            "message": "odd and high"}},
+                {"id": "write", "type": "action.write", "params": {"tag": "w", "on_true": 60}}],
+             "wires": [{"from": "score:score", "to": "odd:in"},
+                       {"from": "odd:out", "to": "both:a"},
+                       {"from": "src:out", "to": "high:in"},
+                       {"from": "high:out", "to": "both:b"},
+                       {"from": "both:out", "to": "alarm:in"},
+                       {"from": "both:out", "to": "write:in"}]},
         ],
     }
 
@@ -102,27 +121,30 @@ class LiveLike(CaptureSink):
         self.engine.line_mode = mode
 
 
-def fed_in_time_order(doc, flow_id, data, advance_every=0.25):
+def fed_in_time_order(doc, flow_id, data, step=0.25, lag=1.0):
     """What an engine does with every sample delivered alone, in time order (ties in the
-    order of the project's tags), its watermark advanced as a live runtime does."""
+    order of the project's tags), its watermark advanced as a live runtime does: every
+    `step` s of (data) time to that time minus `lag`."""
     doc = {**doc, "flows": [{**f, "enabled": True} for f in doc["flows"] if f["id"] == flow_id]}
     sink = LiveLike()
     engine = Engine(REGISTRY, sink)
     sink.engine = engine
     engine.deploy(doc)
     rank = {t["id"]: i for i, t in enumerate(doc["tags"])}
-    watermark = -math.inf
+    next_step = -math.inf
     for s in sorted((s for samples in data.values() for s in samples),
                     key=lambda s: (s.ts, rank[s.tag])):
-        if s.ts - watermark > advance_every:
-            watermark = s.ts
-            engine.advance(watermark)
+        if next_step == -math.inf:
+            next_step = math.floor(s.ts / step) * step
+        while next_step <= s.ts:
+            engine.advance(next_step - lag)
+            next_step += step
         engine.ingest([s])
     engine.advance(T0 + 1e6)
     return sink
 
 
-@pytest.mark.parametrize("flow_id", ["single", "joined", "acts", "grid"])
+@pytest.mark.parametrize("flow_id", ["single", "joined", "acts", "grid", "mixed"])
 @pytest.mark.parametrize("slice_s", [600.0, 7.0])
 def test_a_backtest_does_what_the_engine_does_with_samples_in_time_order(flow_id, slice_s):
     doc, data = project(), recorded()
@@ -137,7 +159,7 @@ def test_a_backtest_does_what_the_engine_does_with_samples_in_time_order(flow_id
         assert set(result.line_modes) == {"manual"} and len(result.writes) >= 3
         assert EventKind.WRITE_REFUSED in {e.kind for e in result.events}
     assert result.samples == sum(len(data[t]) for t in {
-        "single": "b", "joined": "ab", "acts": "abw", "grid": "ab"}[flow_id])
+        "single": "b", "joined": "ab", "acts": "abw", "grid": "ab", "mixed": "abw"}[flow_id])
     assert result.errors == 0
 
 
