@@ -24,6 +24,8 @@ import logging
 import math
 import re
 import time
+from bisect import bisect_right
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -232,7 +234,12 @@ class _Replay:
                                     for p in exc.problems]) from None
         self.compiled: CompiledFlow = self.engine.flows[flow_id]
         rank = {t["id"]: i for i, t in enumerate(doc["tags"])}
-        self.groups, self.timed = _merge_groups(self.compiled, registry, rank)
+        plan = _merge_groups(self.compiled, registry, rank)
+        self.groups, self.timed = plan.groups, plan.timed
+        # What grid nodes emit towards the timed group is held and let go step by step,
+        # unless tags of that group feed grid nodes too: then the engine advances each step.
+        self.held = (_HeldOutputs(self.engine, self.compiled, plan.free)
+                     if plan.timed is not None and not plan.timed_feeds_free else None)
         self.tags = [tag for group in (*self.groups, self.timed or []) for tag in group]
         self.rank = {tag: rank.get(tag, len(rank)) for tag in self.tags}
         self.watermark = -math.inf
@@ -255,13 +262,24 @@ class _Replay:
         streams = [_Stream(group, [columns[t] for t in group], edges) for group in self.groups]
         timed = (None if self.timed is None else
                  _Stream(self.timed, [columns[t] for t in self.timed], edges, timing))
-        ingest, clock, rank = self.engine.ingest_columns, self.clock, self.rank
+        ingest, clock, rank, held = self.engine.ingest_columns, self.clock, self.rank, self.held
         for k, edge in enumerate(edges):
+            watermark = edge if edge == finish else edge - timing.lag_s
             # Each group's runs of the slice go together, groups in the order of their first
             # sample: so every node's first sample is the earliest it would see live. Tags
-            # meeting grid output go run by run, the watermark advanced before each.
+            # meeting grid output go run by run, the watermark (or what grid nodes emitted,
+            # held) advanced before each as live.
             due = sorted((s.first(k, rank), i, s) for i, s in enumerate(streams) if s.has(k))
-            if timed is not None:
+            if timed is not None and held is not None:
+                for _, _, stream in due:
+                    stream.dispatch(k, ingest, clock)
+                due = []
+                self._advance(watermark)
+                for j in timed.runs(k):
+                    held.release(timed.run_watermark[j])
+                    timed.dispatch_run(j, ingest, clock)
+                held.release(watermark)
+            elif timed is not None:
                 for j in timed.runs(k):
                     while due and due[0][0] <= timed.run_key(j, rank):
                         due.pop(0)[2].dispatch(k, ingest, clock)
@@ -269,7 +287,7 @@ class _Replay:
                     timed.dispatch_run(j, ingest, clock)
             for _, _, stream in due:
                 stream.dispatch(k, ingest, clock)
-            self._advance(edge if edge == finish else edge - timing.lag_s)
+            self._advance(watermark)
         return sum(len(c[0]) for c in columns.values())
 
     def _advance(self, watermark: float) -> None:
@@ -352,10 +370,21 @@ def _strings(value: Any) -> Iterable[str]:
             yield from _strings(item)
 
 
-def _merge_groups(compiled: CompiledFlow, registry: NodeRegistry, rank: Mapping[str, int]
-                  ) -> tuple[list[list[str]], list[str] | None]:
-    """The tags to read, in groups whose samples must reach the flow in one time order; and
-    apart, the group of tags that meet what grid nodes emit (None if there is none)."""
+@dataclass(frozen=True)
+class _Plan:
+    """How to feed a flow: groups of tags merged in time order; apart, the group of tags
+    that meet what grid nodes emit (None if none); the order-free nodes; and whether a tag
+    of the timed group also feeds an order-free node."""
+
+    groups: list[list[str]]
+    timed: list[str] | None
+    free: frozenset[str]
+    timed_feeds_free: bool
+
+
+def _merge_groups(compiled: CompiledFlow, registry: NodeRegistry,
+                  rank: Mapping[str, int]) -> _Plan:
+    """Which tags to read and how their samples must be merged (see _Plan)."""
     parent: dict[Any, Any] = {}
 
     def find(x: Any) -> Any:
@@ -377,15 +406,16 @@ def _merge_groups(compiled: CompiledFlow, registry: NodeRegistry, rank: Mapping[
             join(("node", wire.source), ("node", wire.target))
         elif wire.source in free and wire.target not in free:
             timed.append(("node", wire.target))
-    by_instance = {id(node): nid for nid, node in nodes.items()}
     tags: list[str] = []
+    feeds_free: set[str] = set()
     for tag, receive in compiled.sources:
         tags.append(tag)
-        node_id = by_instance.get(id(getattr(receive, "__self__", None)))
+        node_id = _node_of(compiled, receive)
         if node_id is None or node_id not in free:
             join(("tag", tag), ("node", node_id))
         else:
             find(("tag", tag))
+            feeds_free.add(tag)
     actions = [n for n in compiled.flow.nodes if registry.spec(n.type).category == "actions"]
     for node in actions:
         join(("node", node.id), ("node", actions[0].id))
@@ -400,10 +430,72 @@ def _merge_groups(compiled: CompiledFlow, registry: NodeRegistry, rank: Mapping[
         root = find(("tag", tag))
         groups.setdefault("timed" if root in timed_roots else root, []).append(tag)
     timed_group = groups.pop("timed", None)
-    return list(groups.values()), timed_group
+    return _Plan(list(groups.values()), timed_group, frozenset(free),
+                 bool(feeds_free & set(timed_group or ())))
+
+
+def _node_of(compiled: CompiledFlow, receive: Callable[..., Any]) -> str | None:
+    """The id of the node a receive method belongs to."""
+    owner = getattr(receive, "__self__", None)
+    return next((nid for nid, node in compiled.nodes.items() if node is owner), None)
 
 
 # -- feeding --------------------------------------------------------------------------------
+
+
+class _HeldOutputs:
+    """What order-free (grid) nodes emit towards other nodes, held back when the engine
+    advances once per slice and let go as the live watermark would have passed each grid
+    time: the receiving nodes see it in the same order as with an advance at every step,
+    at the cost of one evaluation per slice."""
+
+    def __init__(self, engine: Engine, compiled: CompiledFlow, free: frozenset[str]) -> None:
+        self._engine = engine
+        self._flow_id = compiled.flow.id
+        self._order: list[tuple[str, str]] = []  # (node, port), in the order first emitted
+        self._queues: dict[tuple[str, str], deque[tuple[list[float], list[Any], list[int]]]] = {}
+        self._targets: dict[tuple[str, str], list[tuple[Callable[..., None], str]]] = {}
+        for node_id in sorted(free):
+            node = compiled.nodes[node_id]
+            for port, outs in getattr(node, "outputs", {}).items():
+                onward = [(r, p) for r, p in outs if _node_of(compiled, r) not in free]
+                if onward:
+                    key = (node_id, port)
+                    self._targets[key] = onward
+                    node.outputs[port] = [*(o for o in outs if o not in onward),
+                                          (self._holder(key), "")]
+
+    def _holder(self, key: tuple[str, str]) -> Callable[..., None]:
+        def hold(_: str, ts: list[float], values: list[Any], quality: list[int]) -> None:
+            if key not in self._queues:
+                self._order.append(key)
+                self._queues[key] = deque()
+            if ts:
+                self._queues[key].append((ts, values, quality))
+        return hold
+
+    def release(self, watermark: float) -> None:
+        """Deliver what was emitted for times up to the watermark, port by port."""
+        for key in self._order:
+            queue = self._queues[key]
+            while queue:
+                ts, values, quality = queue[0]
+                n = bisect_right(ts, watermark)
+                if n == 0:
+                    break
+                partial = n < len(ts)
+                if partial:
+                    queue[0] = (ts[n:], values[n:], quality[n:])
+                    ts, values, quality = ts[:n], values[:n], quality[:n]
+                else:
+                    queue.popleft()
+                for receive, port in self._targets[key]:
+                    try:
+                        receive(port, ts, values, quality)
+                    except Exception:
+                        self._engine._flow_failed(self._flow_id, f"node={key[0]}")
+                if partial:
+                    break
 
 
 @dataclass

@@ -90,6 +90,31 @@ def project():
                        {"from": "high:out", "to": "both:b"},
                        {"from": "both:out", "to": "alarm:in"},
                        {"from": "both:out", "to": "write:in"}]},
+            {"id": "held", "nodes": [  # the grid node reads a only: b meets its output
+                {"id": "score", "type": "ai.baseline", "params": {
+                    "features": [{"name": "a", "tag": "a", "stat": "last"},
+                                 {"name": "a_mean", "tag": "a", "stat": "mean",
+                                  "window_s": 5}],
+                    "learn_s": 60, "period_s": 0.5}},
+                {"id": "odd", "type": "logic.hysteresis",
+                 "params": {"on_above": 1.5, "off_below": 1.0}},
+                {"id": "calm", "type": "logic.compare", "params": {"op": "<", "threshold": 1}},
+                *source,
+                {"id": "high", "type": "logic.compare", "params": {"op": ">", "threshold": 10}},
+                {"id": "both", "type": "logic.and"},
+                {"id": "alarm", "type": "alarm", "params": {"alarm_id": "ODD_AND_HIGH",
+                                                            "message": "odd and high"}},
+                {"id": "write", "type": "action.write", "params": {"tag": "w", "on_true": 60}},
+                {"id": "calm_alarm", "type": "alarm", "params": {"alarm_id": "CALM",
+                                                                 "message": "calm"}}],
+             "wires": [{"from": "score:score", "to": "odd:in"},
+                       {"from": "score:score", "to": "calm:in"},
+                       {"from": "odd:out", "to": "both:a"},
+                       {"from": "src:out", "to": "high:in"},
+                       {"from": "high:out", "to": "both:b"},
+                       {"from": "both:out", "to": "alarm:in"},
+                       {"from": "both:out", "to": "write:in"},
+                       {"from": "calm:out", "to": "calm_alarm:in"}]},
         ],
     }
 
@@ -144,7 +169,7 @@ def fed_in_time_order(doc, flow_id, data, step=0.25, lag=1.0):
     return sink
 
 
-@pytest.mark.parametrize("flow_id", ["single", "joined", "acts", "grid", "mixed"])
+@pytest.mark.parametrize("flow_id", ["single", "joined", "acts", "grid", "mixed", "held"])
 @pytest.mark.parametrize("slice_s", [600.0, 7.0])
 def test_a_backtest_does_what_the_engine_does_with_samples_in_time_order(flow_id, slice_s):
     doc, data = project(), recorded()
@@ -159,7 +184,8 @@ def test_a_backtest_does_what_the_engine_does_with_samples_in_time_order(flow_id
         assert set(result.line_modes) == {"manual"} and len(result.writes) >= 3
         assert EventKind.WRITE_REFUSED in {e.kind for e in result.events}
     assert result.samples == sum(len(data[t]) for t in {
-        "single": "b", "joined": "ab", "acts": "abw", "grid": "ab", "mixed": "abw"}[flow_id])
+        "single": "b", "joined": "ab", "acts": "abw", "grid": "ab", "mixed": "abw",
+        "held": "abw"}[flow_id])
     assert result.errors == 0
 
 
