@@ -5,16 +5,22 @@ own, with the same node code as live, a clock that follows the data and a Captur
 feeds it the recorded samples of every tag the flow reads and advances its watermark slice
 by slice. It returns the alarms, writes and line-mode changes the flow would have made.
 
-Guarantee: each node receives its inputs in the order of their timestamps, exactly as a live
-engine whose samples arrive in time order. Samples of tags that meet in one node, and the
-tags a flow's write nodes read back, are merged into one time order (ties in the order of
-the project's tags) and dispatched as runs of one tag, as live batches are. Tags that never
-meet are dispatched in long runs, which is what makes a day of data take about a second:
-- nodes joined by wires share their inputs' order; a node that `order_free` (default: the
-  nodes that act on a time grid, which by the engine's contract depend only on the samples
-  before each watermark) does not join the tags that feed it;
-- the action nodes of a flow share the line mode and the last write per tag, so they and
-  the tags they write are one order.
+Each node sees its inputs in the order a live engine sees them when each connection delivers
+in time order:
+- samples of tags that meet in a node, and of the tags the flow's action nodes write (they
+  read them back, and share the line mode), are merged into one time order, ties in the
+  order of the project's tags, and dispatched as runs of one tag as live batches are; tags
+  that never meet go in long runs, which is what makes a day take about a second;
+- a node that is `order_free` (by default the nodes acting on a time grid: by the engine's
+  contract they depend only on the samples before each watermark) joins no tags;
+- grid nodes emit as the watermark passes their grid times, and live the watermark trails
+  the clock (LiveTiming). Where their output meets samples of tags, the replay follows that
+  in data time step by step; grid nodes still evaluate once per slice, what they emit is
+  held and let go step by step (_HeldOutputs).
+
+Live differs where connections deliver out of time order (across connections, live order is
+arrival order), where a sample arrives later than the watermark grace, where the runtime's
+clock stamps finer than the historian's microseconds, and where the store lost samples.
 """
 
 from __future__ import annotations
