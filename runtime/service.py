@@ -22,6 +22,7 @@ from runtime.contracts.project import document_hash
 from runtime.drivers import make_hub
 from runtime.drivers.base import ConnectionStatus, Hub
 from runtime.engine import DeployResult, Engine
+from runtime.engine.compare import Comparison, shadow_comparison
 from runtime.engine.engine import ModelRunner
 from runtime.registry import NodeRegistry
 from runtime.store import Store
@@ -40,16 +41,16 @@ class Runtime:
     time it belongs to (models score the features of the samples before each grid time)."""
 
     def __init__(self, registry: NodeRegistry, store: Store,
-                 forwarder: Forwarder | None = None, clock: Callable[[], float] = time.time,
+                 forwarder: Forwarder | None = None, clock: Callable[[], float] | None = None,
                  user: str = "runtime", models: ModelRunner | None = None) -> None:
         self.registry = registry
         self.store = store
         self.forwarder = forwarder
-        self.clock = clock
+        self.clock = clock or wall_clock
         self.user = user
         self.actions = LiveActions(self._write, self._rule_line_mode, self._record_event,
                                    self.audit)
-        self.engine = Engine(registry, self.actions, clock=clock,
+        self.engine = Engine(registry, self.actions, clock=self.clock,
                              alarm_active=self._alarm_active, inference=models)
         self._advancing: asyncio.Task[None] | None = None
         self.hubs: dict[str, Hub] = {}
@@ -150,6 +151,14 @@ class Runtime:
         audit_log.log(level, "%s target=%s result=%s user=%s cause=%s details=%s", action,
                       target, result, user, cause, details or {})
 
+    def shadow_comparison(self, flow_id: str, live_flow_id: str, start: float,
+                          end: float) -> Comparison:
+        """How shadow flow `flow_id` compares with live flow `live_flow_id` over [start, end)."""
+        capture = self.engine.shadow_captures().get(flow_id)
+        if capture is None:
+            raise KeyError(f"flow '{flow_id}' is not running in shadow mode")
+        return shadow_comparison(self.store, capture, flow_id, live_flow_id, start, end)
+
     def hub_for_tag(self, tag_id: str) -> Hub:
         """The hub serving a tag (KeyError when the tag is unknown)."""
         return self.hubs[self._tag_connection[tag_id]]
@@ -210,6 +219,12 @@ class Runtime:
         records = self.store.audit_records(0, float("inf"), action="line_mode", limit=1,
                                            newest_first=True)
         return records[0].target if records else LineMode.AUTOMATIC
+
+
+def wall_clock() -> float:
+    """Epoch seconds in whole microseconds, the resolution the historian keeps, so a
+    sample stamped by the runtime (Modbus) replays with exactly the stamp it had live."""
+    return round(time.time() * 1e6) / 1e6
 
 
 def _role_of(user: str) -> str:

@@ -21,7 +21,14 @@ UNCERTAIN = int(Quality.UNCERTAIN)
 
 
 class FeatureGrid(Node):
-    """Buffers the feature tags' samples and turns them into rows at each grid time."""
+    """Buffers the feature tags' samples and turns them into rows at each grid time.
+
+    Scoring starts at the first grid time after every feature tag delivered a sample (so a
+    first row is never half empty), and the result does not depend on the order in which
+    the tags' batches arrived: the node is `order_free`, which replays rely on.
+    """
+
+    order_free = True
 
     def setup(self, params: dict[str, Any]) -> None:
         self.features: list[dict[str, Any]] = [dict(f) for f in params["features"]]
@@ -33,7 +40,7 @@ class FeatureGrid(Node):
         self._keep_s = {t: max(float(f.get("window_s", 0.0)) for f in self.features
                                if f["tag"] == t) for t in self.source_tags}
         self.next_index: int | None = None  # the next grid time is next_index * period
-        self.first_ts: float | None = None
+        self._first_ts: dict[str, float] = {}
 
     def receive(self, port: str, ts: list[float], values: list[Any],
                 quality: list[int]) -> None:
@@ -42,16 +49,14 @@ class FeatureGrid(Node):
         self._good[port].extend(q == GOOD for q in quality)
         if self.next_index is None and ts:
             first = min(ts)
-            self.first_ts = first if self.first_ts is None else min(self.first_ts, first)
+            self._first_ts[port] = min(self._first_ts.get(port, first), first)
 
     def on_advance(self, watermark: float) -> None:
         """Score every grid time up to the watermark."""
         if self.next_index is None:
-            if self.first_ts is None:
+            if len(self._first_ts) < len(self.source_tags):
                 return
-            # The grid starts after the earliest sample delivered before the first advance,
-            # whichever tag it came from and in whatever order the tags arrived.
-            self.next_index = math.floor(self.first_ts / self.period) + 1
+            self.next_index = math.floor(max(self._first_ts.values()) / self.period) + 1
         last_index = math.floor(watermark / self.period)
         if last_index < self.next_index:
             return
@@ -95,16 +100,23 @@ class FeatureGrid(Node):
 
 def _feature(ts: np.ndarray, values: np.ndarray, good: np.ndarray, grid: np.ndarray,
              stat: str, window: float) -> tuple[np.ndarray, np.ndarray]:
-    """One feature at each grid time from a tag's samples: (values, present)."""
+    """One feature at each grid time from a tag's samples: (values, present).
+
+    A feature is missing when the tag's latest sample before the grid time is not good (a
+    sensor that dropped out is not replaced by its last good value), or, for a statistic
+    over a window, when no good sample lies in the window.
+    """
+    latest = np.searchsorted(ts, grid, side="left")
+    latest_good = (latest > 0) & good[np.maximum(latest - 1, 0)] if len(ts) else latest > 0
     ts, values = ts[good], values[good]
-    hi = np.searchsorted(ts, grid, side="left")  # samples strictly before each grid time
+    hi = np.searchsorted(ts, grid, side="left")  # good samples strictly before each grid time
     if stat == "last":
-        present = hi > 0
+        present = latest_good & (hi > 0)
         return np.where(present, values[np.maximum(hi - 1, 0)] if len(values) else 0.0,
                         np.nan), present
     lo = np.searchsorted(ts, grid - window, side="left")
     n = hi - lo
-    present = n > 0
+    present = latest_good & (n > 0)
     safe_n = np.maximum(n, 1)
     if stat in ("mean", "rms", "std"):
         sums = np.concatenate(([0.0], np.cumsum(values)))

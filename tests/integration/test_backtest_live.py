@@ -5,8 +5,8 @@ Why the two could differ, and why they don't here:
 - report by exception: the drivers drop unchanged values and the store applies the same
   deadband rule to what the engine saw, so the historian holds every sample the engine saw;
 - time stamps: the historian keeps whole microseconds. OPC UA source stamps are whole
-  microseconds already; Modbus samples are stamped by the runtime's clock, so the runtime
-  here runs on a clock in whole microseconds (`micro_clock`), as it should by default;
+  microseconds already; Modbus samples are stamped by the runtime's clock, so the runtime's
+  default clock (`runtime.service.wall_clock`) keeps whole microseconds;
 - order: live, each tag's samples arrive in time order; the replay merges tags that meet in
   a node (and a write node's target) by time, ties in the project's tag order;
 - BAD samples at connection loss are recorded like any other (and the simulated PLC serves
@@ -29,11 +29,6 @@ from runtime.store import Store, StoreConfig
 from tests.integration.test_runtime import add_slowdown_flow, project_for, until
 
 ACTIONS = (EventKind.ALARM_RAISED, EventKind.ALARM_CLEARED, EventKind.WRITE)
-
-
-def micro_clock() -> float:
-    """Wall time in whole microseconds, the historian's resolution (see the module doc)."""
-    return round(time.time() * 1e6) / 1e6
 
 
 def add_speed_low_flow(doc):
@@ -83,7 +78,7 @@ async def test_a_backtest_of_the_recorded_run_matches_it_exactly(sim_plant, tmp_
     doc = add_chatter_flow(add_speed_low_flow(add_slowdown_flow(project_for(sim_plant),
                                                                 threshold=5.0)))
     async with Store(tmp_path / "db", StoreConfig(commit_interval_s=0.05)) as store:
-        runtime = Runtime(NodeRegistry.with_builtins(), store, clock=micro_clock)
+        runtime = Runtime(NodeRegistry.with_builtins(), store)
         await runtime.start(doc)
         try:
             await until(lambda: len(runtime.engine.tag_values) == 6, 10, "every tag")
@@ -127,7 +122,7 @@ async def test_a_lost_plc_connection_replays_exactly(sim_plant, tmp_path):
         "wires": [{"from": "sp:out", "to": "x:a"}, {"from": "vib:out", "to": "x:b"},
                   {"from": "x:out", "to": "above:in"}, {"from": "above:out", "to": "alarm:in"}]})
     async with Store(tmp_path / "db", StoreConfig(commit_interval_s=0.05)) as store:
-        runtime = Runtime(NodeRegistry.with_builtins(), store, clock=micro_clock)
+        runtime = Runtime(NodeRegistry.with_builtins(), store)
 
         def quality() -> int:
             return runtime.engine.tag_values["P101.vibration"][2]
@@ -182,7 +177,7 @@ async def test_a_model_flow_joined_with_a_tag_replays_as_live(sim_plant, tmp_pat
                   {"from": "persistent:out", "to": "alarm:in"},
                   {"from": "persistent:out", "to": "ease:in"}]}]
     async with Store(tmp_path / "db", StoreConfig(commit_interval_s=0.05)) as store:
-        runtime = Runtime(NodeRegistry.with_builtins(), store, clock=micro_clock)
+        runtime = Runtime(NodeRegistry.with_builtins(), store)
         await runtime.start(doc)
         try:
             await until(lambda: len(runtime.engine.tag_values) == 7, 10, "every tag")

@@ -11,7 +11,6 @@ from runtime.engine.replay import backtest
 from runtime.registry import NodeRegistry
 from runtime.service import Runtime
 from runtime.store import Store, StoreConfig
-from tests.integration.test_backtest_live import micro_clock
 from tests.integration.test_runtime import project_for, until
 
 
@@ -33,7 +32,7 @@ async def test_the_shadow_copy_raises_earlier_and_writes_nothing(sim_plant, tmp_
     doc["flows"] = [slowdown("slowdown", 7.0, 40.0),
                     slowdown("candidate", 4.0, 42.0, mode="shadow")]
     async with Store(tmp_path / "db", StoreConfig(commit_interval_s=0.05)) as store:
-        runtime = Runtime(NodeRegistry.with_builtins(), store, clock=micro_clock)
+        runtime = Runtime(NodeRegistry.with_builtins(), store)
         start = time.time()
         await runtime.start(doc)
         try:

@@ -107,12 +107,12 @@ def test_rows_of_all_nodes_using_a_model_run_in_one_batch():
 def test_a_row_with_a_missing_or_bad_feature_is_not_scored():
     runner = SumModel()
     engine = engine_for(project(), runner)
-    engine.ingest_columns("a", [0.5, 1.5], [1.0, None], [GOOD, BAD])
-    engine.ingest_columns("b", [1.2], [2.0], [GOOD])
-    engine.advance(3.0)
+    engine.ingest_columns("b", [0.2], [2.0], [GOOD])
+    engine.ingest_columns("a", [0.5, 1.5, 2.5], [1.0, None, 1.0], [GOOD, BAD, GOOD])
+    engine.advance(4.0)  # grid 1, 2, 3, 4; b's window (3 s) is empty at 4
     got = engine.flows["f"].nodes["out0"].got
-    assert [(t, q) for t, _, q in got] == [(1.0, BAD), (2.0, GOOD), (3.0, GOOD)]
-    assert np.isnan(got[0][1])
+    assert [(t, q) for t, _, q in got] == [(1.0, GOOD), (2.0, BAD), (3.0, GOOD), (4.0, BAD)]
+    assert np.isnan(got[1][1]) and np.isnan(got[3][1])  # a dropped out; b went quiet
     assert runner.calls == [2]
 
 
