@@ -60,3 +60,30 @@ async def test_health_alarm_leads_the_fixed_threshold_alarms(sim_plant, sessions
           f"(bearing wear rate 0.02/s)")
     assert lead > 5.0
     assert raised.get("P101.BEARING_TEMP_HIGH", float("inf")) > raised["P101.HEALTH"]
+
+
+@pytest.mark.parametrize("change,fragment", [
+    (lambda m: m["params"].update(model="pump_health@2"),
+     "unknown model 'pump_health@2'; registered: pump_health@1"),
+    (lambda m: m["params"]["features"].pop(),
+     "model pump_health@1 expects 5 features"),
+    (lambda m: m["params"]["features"][1].update(tag="P101.bearing_temperature"),
+     "unknown tag 'P101.bearing_temperature'"),
+    (lambda m: m["params"]["features"].reverse(), "expects 'vibration_rms' here"),
+])
+def test_a_bad_model_mapping_is_refused_at_deploy_and_nothing_changes(sessions, tmp_path,
+                                                                      change, fragment):
+    from runtime.contracts import ValidationFailed
+    from runtime.engine import CaptureSink, Engine
+
+    doc = json.loads(DEMO.read_text())
+    engine = Engine(NodeRegistry.with_builtins(), CaptureSink(), inference=sessions)
+    engine.deploy(doc)
+    before = (engine.project, dict(engine.flows))
+    flow = next(f for f in doc["flows"] if f["id"] == "p101_health")
+    change(next(n for n in flow["nodes"] if n["id"] == "model"))
+    with pytest.raises(ValidationFailed) as refused:
+        engine.deploy(doc)
+    assert any(fragment in p.message and p.path.startswith("$.flows[3].nodes[0].params")
+               for p in refused.value.problems), refused.value.problems
+    assert (engine.project, engine.flows) == before
