@@ -7,20 +7,12 @@ import time
 import pytest
 
 from runtime.contracts.messages import Event, EventKind
-from runtime.store import AlarmState, Store, StoreConfig, UnknownAlarm, UnknownVersion
+from runtime.store import AlarmState, StoreConfig, UnknownAlarm, UnknownVersion
+from tests.unit.store_support import T0, Clock, opened_stores
 
-T0 = 1_700_000_000.0
 FAST = StoreConfig(commit_interval_s=0.02)
 N, AU, AA, RU, SH = (AlarmState.NORMAL, AlarmState.ACTIVE_UNACKED, AlarmState.ACTIVE_ACKED,
                      AlarmState.RETURNED_UNACKED, AlarmState.SHELVED)
-
-
-class Clock:
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -30,16 +22,8 @@ def clock():
 
 @pytest.fixture
 def open_store(tmp_path, clock):
-    stores = []
-
-    def make():
-        store = Store(tmp_path / "store.db", FAST, clock=clock)
-        stores.append(store)
-        return store
-
-    yield make
-    for store in stores:
-        store.close()
+    with opened_stores(tmp_path, FAST, clock=clock) as make:
+        yield make
 
 
 def raised(alarm="TT-1.high", ts=T0, shadow=False, priority="high"):

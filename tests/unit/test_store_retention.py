@@ -8,34 +8,18 @@ from dataclasses import replace
 import pytest
 
 from runtime.contracts.messages import Event, EventKind
-from runtime.store import Store, StoreConfig
+from runtime.store import StoreConfig
 from runtime.store.retention import historian_bytes
+from tests.unit.store_support import T0, Clock, opened_stores
 
-T0 = 1_700_000_000.0
 DAY = 86_400.0
 FAST = StoreConfig(commit_interval_s=0.02, forward_samples=False, retention_batch_rows=1000)
 
 
-class Clock:
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def open_store(tmp_path):
-    stores = []
-
-    def make(config=FAST, **kwargs):
-        store = Store(tmp_path / "store.db", config, **kwargs)
-        stores.append(store)
-        return store
-
-    yield make
-    for store in stores:
-        store.close()
+    with opened_stores(tmp_path, FAST) as make:
+        yield make
 
 
 def count(store, tag):
