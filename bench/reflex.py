@@ -13,12 +13,15 @@ import gc
 import logging
 import random
 import statistics
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from bench.harness import Context, Metric
 from runtime.registry import NodeRegistry
 from runtime.service import Runtime
 from runtime.sim.plant import SimPlant
+from runtime.store import Store
 
 TRIALS = 300
 WARMUP = 20
@@ -78,33 +81,39 @@ def _project(plant: SimPlant, protocol: str) -> tuple[dict[str, Any], str, str, 
 
 async def measure(protocol: str, trials: int = TRIALS) -> list[float]:
     """Latencies in ms of `trials` value changes through a live runtime."""
-    async with SimPlant(seed=1, tick_s=1.0) as plant:
-        doc, signal, address, _ = _project(plant, protocol)
-        runtime = Runtime(NodeRegistry.with_builtins(plugins=False))
-        try:
-            await runtime.start(doc)
-            for hub in runtime.hubs.values():
-                await hub.wait_connected(10)
-            gc.collect()
-            gc.freeze()  # as the runtime process does after start-up
-            values = (42.0, 48.0) if protocol == "modbus" else (12.0, 18.0)
-            expected = {12.0: 48.0, 18.0: 42.0, 42.0: 42.0, 48.0: 48.0}
-            latencies: list[float] = []
-            rng = random.Random(7)
-            for i in range(trials + WARMUP):
-                value = values[i % 2]
-                t0 = await plant.override(signal, value)
-                want = expected[value]
-                write = await plant.wait_for_write(
-                    lambda w, want=want: w.address == address and abs(w.value - want) < 1e-3,
-                    timeout=5, since=t0)
-                if i >= WARMUP:
-                    latencies.append((write.monotonic_ts - t0) * 1000)
-                await asyncio.sleep(rng.uniform(0.02, 0.06))
-            return latencies
-        finally:
-            await runtime.stop()
-            gc.unfreeze()
+    with tempfile.TemporaryDirectory() as tmp:
+        async with SimPlant(seed=1, tick_s=1.0) as plant, Store(Path(tmp) / "db") as store:
+            return await _measure(plant, store, protocol, trials)
+
+
+async def _measure(plant: SimPlant, store: Store, protocol: str, trials: int) -> list[float]:
+    """The trials against a started plant, with the runtime recording into `store`."""
+    doc, signal, address, _ = _project(plant, protocol)
+    runtime = Runtime(NodeRegistry.with_builtins(plugins=False), store)
+    try:
+        await runtime.start(doc)
+        for hub in runtime.hubs.values():
+            await hub.wait_connected(10)
+        gc.collect()
+        gc.freeze()  # as the runtime process does after start-up
+        values = (42.0, 48.0) if protocol == "modbus" else (12.0, 18.0)
+        expected = {12.0: 48.0, 18.0: 42.0, 42.0: 42.0, 48.0: 48.0}
+        latencies: list[float] = []
+        rng = random.Random(7)
+        for i in range(trials + WARMUP):
+            value = values[i % 2]
+            t0 = await plant.override(signal, value)
+            want = expected[value]
+            write = await plant.wait_for_write(
+                lambda w, want=want: w.address == address and abs(w.value - want) < 1e-3,
+                timeout=5, since=t0)
+            if i >= WARMUP:
+                latencies.append((write.monotonic_ts - t0) * 1000)
+            await asyncio.sleep(rng.uniform(0.02, 0.06))
+        return latencies
+    finally:
+        await runtime.stop()
+        gc.unfreeze()
 
 
 def _p99(values: list[float]) -> float:
