@@ -12,32 +12,12 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import pytest
 
+from runtime.store.records import OutboxChunk as MemChunk
+from runtime.store.records import OutboxStats as MemStats
 from runtime.sync import BrokerConfig, Forwarder, SyncConfigError
-
-
-@dataclass(frozen=True, slots=True)
-class MemChunk:
-    id: int
-    kind: str
-    seq_first: int
-    seq_last: int
-    count: int
-    created_ts: float
-    payload: bytes
-
-
-@dataclass(frozen=True, slots=True)
-class MemStats:
-    records: int
-    bytes: int
-    chunks: int
-    oldest_ts: float | None
-    dropped_records: int
-    next_seq: int
 
 
 class MemoryOutbox:
