@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -33,6 +34,26 @@ class Sample:
     ts: float
     value: Any
     quality: int = GOOD
+
+
+def moved(old: Any, new: Any, deadband: float) -> bool:
+    """Report by exception: whether `new` is worth passing on after `old`.
+
+    Numbers move when they differ by more than the deadband (with 0: when they differ at
+    all; NaN only moves to or from a number); anything else moves when it is not equal.
+    The drivers deliver, and the historian stores, by this one rule.
+    """
+    if not _is_number(old) or not _is_number(new):
+        return old != new
+    if math.isnan(old) or math.isnan(new):
+        return not (math.isnan(old) and math.isnan(new))
+    if deadband <= 0.0:
+        return old != new
+    return abs(new - old) > deadband
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 class EventKind:

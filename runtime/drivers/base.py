@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
 
 from runtime.contracts.errors import DriverError
-from runtime.contracts.messages import Quality, Sample
+from runtime.contracts.messages import Quality, Sample, moved
 from runtime.contracts.project import Tag
 
 log = logging.getLogger(__name__)
@@ -122,7 +122,7 @@ class DeadbandFilter:
         if (
             last is None
             or last.quality != sample.quality
-            or _moved(last.value, sample.value, self._deadbands.get(sample.tag, 0.0))
+            or moved(last.value, sample.value, self._deadbands.get(sample.tag, 0.0))
         ):
             self._last[sample.tag] = sample
             return True
@@ -131,16 +131,6 @@ class DeadbandFilter:
     def filter(self, samples: Iterable[Sample]) -> list[Sample]:
         """The samples worth delivering, in order."""
         return [s for s in samples if self.passes(s)]
-
-
-def _moved(old: Any, new: Any, deadband: float) -> bool:
-    if not _is_number(old) or not _is_number(new):
-        return old != new
-    if math.isnan(old) or math.isnan(new):
-        return not (math.isnan(old) and math.isnan(new))
-    if deadband <= 0.0:
-        return old != new
-    return abs(new - old) > deadband
 
 
 def _is_number(value: Any) -> bool:

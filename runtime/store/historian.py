@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from runtime.contracts.messages import Sample
+from runtime.contracts.messages import Sample, moved
 from runtime.store.errors import StoreError
 from runtime.store.records import Bucket
 
@@ -56,19 +56,6 @@ def plain(value: Any) -> Any:
     if isinstance(value, bool | int | float | str):
         return value
     return _REJECT
-
-
-def moved(old: Any, new: Any, deadband: float) -> bool:
-    """True when `new` is worth storing after `old`: like the drivers' report-by-exception."""
-    if old.__class__ is bool or new.__class__ is bool or not (
-        isinstance(old, int | float) and isinstance(new, int | float)
-    ):
-        return old != new
-    if math.isnan(old) or math.isnan(new):
-        return not (math.isnan(old) and math.isnan(new))
-    if deadband <= 0.0:
-        return old != new
-    return abs(new - old) > deadband
 
 
 class TagRegistry:

@@ -7,9 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runtime.contracts.messages import BAD, GOOD, Quality, Sample
+from runtime.contracts.messages import BAD, GOOD, Quality, Sample, moved
 from runtime.store import Store, StoreConfig
-from runtime.store.historian import moved
 
 T0 = 1_700_000_000.0
 FAST = StoreConfig(commit_interval_s=0.02)
