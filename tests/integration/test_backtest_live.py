@@ -2,8 +2,8 @@
 live run: the same node code, the same samples, in the same order, with the same stamps.
 
 Why the two could differ, and why they don't here:
-- report by exception: the drivers drop unchanged values and the store applies the same
-  deadband rule to what the engine saw, so the historian holds every sample the engine saw;
+- report by exception: the drivers drop unchanged values (each tag's deadband) and the
+  runtime hands the store exactly the samples the engine saw, so the historian holds them;
 - time stamps: the historian keeps whole microseconds. OPC UA source stamps are whole
   microseconds already; Modbus samples are stamped by the runtime's clock, so the runtime's
   default clock (`runtime.service.wall_clock`) keeps whole microseconds;
