@@ -195,7 +195,7 @@ async def _run(args: argparse.Namespace, doc: dict[str, Any] | None,
     async with AsyncExitStack() as stack:
         if args.demo:
             endpoints = await stack.enter_async_context(SimProcess(args.demo_fault))
-            _point_at_sim(doc, endpoints)
+            point_at_sim(doc, endpoints)
         store = Store(config.database, config.store, log_commits=args.log_commits)
         stack.push_async_callback(store.aclose)
         if store.recovered_from:
@@ -272,7 +272,7 @@ async def _cancel(task: asyncio.Task[None]) -> None:
     await asyncio.gather(task, return_exceptions=True)
 
 
-def _point_at_sim(doc: dict[str, Any], endpoints: dict[str, Any]) -> None:
+def point_at_sim(doc: dict[str, Any], endpoints: dict[str, Any]) -> None:
     """Point the demo project's connections at the simulator's actual ports."""
     for conn in doc["connections"]:
         if conn["kind"] == "opcua":

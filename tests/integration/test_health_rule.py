@@ -4,27 +4,24 @@ injected, the anomaly model's alarm rises before the fixed-threshold rules' alar
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from runtime.ai.registry import builtin_models
 from runtime.ai.sessions import ModelSessions
+from runtime.cli import DEMO_PROJECT, point_at_sim
 from runtime.registry import NodeRegistry
 from runtime.service import Runtime
 from runtime.store import Store
 from tests.integration.test_runtime import until
 
-DEMO = Path(__file__).resolve().parents[2] / "resources" / "demo" / "project.json"
+DEMO = DEMO_PROJECT
 
 
 def demo_project(plant) -> dict:
     doc = json.loads(DEMO.read_text())
-    for conn in doc["connections"]:
-        if conn["kind"] == "opcua":
-            conn["endpoint"] = plant.opcua_url
-        else:
-            conn["host"], conn["port"] = plant.modbus_host, plant.modbus_port
+    point_at_sim(doc, {"opcua_url": plant.opcua_url, "modbus_host": plant.modbus_host,
+                       "modbus_port": plant.modbus_port})
     return doc
 
 
