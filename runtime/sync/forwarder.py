@@ -35,8 +35,8 @@ from typing import Any, Literal
 
 import aiomqtt
 
+from runtime.backoff import Backoff
 from runtime.contracts.errors import LinesideError
-from runtime.drivers.base import Backoff
 from runtime.sync.config import BrokerConfig
 from runtime.sync.flow import AckBatch, AckOrder, DrainMeter, RateLimiter
 from runtime.sync.messages import OutboundMessage, build_messages, check_node_id

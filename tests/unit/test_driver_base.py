@@ -7,9 +7,10 @@ import random
 
 import pytest
 
+from runtime.backoff import Backoff
 from runtime.contracts.messages import Quality, Sample
 from runtime.contracts.project import Scaling, Tag
-from runtime.drivers.base import Backoff, DeadbandFilter, coerce_raw, to_eng, to_raw
+from runtime.drivers.base import DeadbandFilter, coerce_raw, to_eng, to_raw
 
 
 def test_backoff_grows_to_the_cap_with_jitter_below_it_and_resets():
