@@ -14,7 +14,7 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from runtime.contracts import LinesideError, NodeSpec
-from runtime.nodes.catalog import BUILTIN_SPECS
+from runtime.contracts.catalog import BUILTIN_SPECS
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,11 @@ from typing import Any
 PORT_KINDS = ("number", "bool", "vector", "event", "any")
 PARAM_TYPES = ("number", "integer", "bool", "string", "enum", "tag", "writable_tag", "expression",
                "model", "features")
+NODE_ROLES = ("source", "transform", "model", "alarm", "action")
+"""What a node does for the engine and for replays: a `source` brings tags' samples into a
+flow, a `model` scores on a time grid, an `alarm` raises and clears alarms, an `action` acts
+on the plant or the line (writes, line mode) and reads back what it acts on; everything else
+is a `transform`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,12 +95,17 @@ class ParamRule:
 
 @dataclass(frozen=True, slots=True)
 class NodeSpec:
-    """A node type: identity, ports, parameters and where its implementation lives."""
+    """A node type: identity, role, ports, parameters and where its implementation lives.
+
+    `category` groups types in the editor's palette (free text); `role` is what the engine
+    and replays rely on (one of NODE_ROLES).
+    """
 
     type: str
     title: str
     category: str
     implementation: str
+    role: str = "transform"
     version: int = 1
     icon: str = ""
     description: str = ""
@@ -104,6 +114,11 @@ class NodeSpec:
     params: tuple[ParamSpec, ...] = ()
     rules: tuple[ParamRule, ...] = ()
     legacy_ids: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.role not in NODE_ROLES:
+            raise ValueError(f"node type '{self.type}': role '{self.role}' is not one of "
+                             f"{', '.join(NODE_ROLES)}")
 
     def input(self, name: str) -> PortSpec | None:
         """The input port with this name, if any."""
@@ -128,6 +143,7 @@ class NodeSpec:
             "version": self.version,
             "title": self.title,
             "category": self.category,
+            "role": self.role,
             "icon": self.icon,
             "description": self.description,
             "inputs": [{"name": p.name, "kind": p.kind, "title": p.title} for p in self.inputs],

@@ -103,7 +103,7 @@ class NodeContext:
 
     def infer(self, model: str, rows: Any, deliver: Callable[[dict[str, Any]], None]) -> None:
         """Queue feature rows for a model; `deliver` gets the outputs when the batch ran."""
-        self._engine.infer(model, rows, deliver)
+        self._engine.infer(self.flow_id, model, rows, deliver)
 
     def request_line_mode(self, mode: str, ts: float) -> None:
         """Ask for a line-mode change (shadow flows only record the wish)."""

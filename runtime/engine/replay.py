@@ -49,7 +49,7 @@ from runtime.contracts import (
 )
 from runtime.engine.context import CaptureSink
 from runtime.engine.engine import Engine, ModelRunner
-from runtime.engine.graph import CompiledFlow
+from runtime.engine.graph import CompiledFlow, Deliver, Tap
 from runtime.registry import NodeRegistry
 
 log = logging.getLogger(__name__)
@@ -414,15 +414,14 @@ def _merge_groups(compiled: CompiledFlow, registry: NodeRegistry,
             timed.append(("node", wire.target))
     tags: list[str] = []
     feeds_free: set[str] = set()
-    for tag, receive in compiled.sources:
+    for tag, node_id in compiled.sources:
         tags.append(tag)
-        node_id = _node_of(compiled, receive)
-        if node_id is None or node_id not in free:
+        if node_id not in free:
             join(("tag", tag), ("node", node_id))
         else:
             find(("tag", tag))
             feeds_free.add(tag)
-    actions = [n for n in compiled.flow.nodes if registry.spec(n.type).category == "actions"]
+    actions = [n for n in compiled.flow.nodes if registry.spec(n.type).role == "action"]
     for node in actions:
         join(("node", node.id), ("node", actions[0].id))
         for param in registry.spec(node.type).params:
@@ -440,12 +439,6 @@ def _merge_groups(compiled: CompiledFlow, registry: NodeRegistry,
                  bool(feeds_free & set(timed_group or ())))
 
 
-def _node_of(compiled: CompiledFlow, receive: Callable[..., Any]) -> str | None:
-    """The id of the node a receive method belongs to."""
-    owner = getattr(receive, "__self__", None)
-    return next((nid for nid, node in compiled.nodes.items() if node is owner), None)
-
-
 # -- feeding --------------------------------------------------------------------------------
 
 
@@ -453,29 +446,26 @@ class _HeldOutputs:
     """What order-free (grid) nodes emit towards other nodes, held back when the engine
     advances once per slice and let go as the live watermark would have passed each grid
     time: the receiving nodes see it in the same order as with an advance at every step,
-    at the cost of one evaluation per slice."""
+    at the cost of one evaluation per slice. Uses the compiled flow's output taps."""
 
     def __init__(self, engine: Engine, compiled: CompiledFlow, free: frozenset[str]) -> None:
         self._engine = engine
         self._flow_id = compiled.flow.id
         self._order: list[tuple[str, str]] = []  # (node, port), in the order first emitted
         self._queues: dict[tuple[str, str], deque[tuple[list[float], list[Any], list[int]]]] = {}
-        self._targets: dict[tuple[str, str], list[tuple[Callable[..., None], str]]] = {}
-        for node_id in sorted(free):
-            node = compiled.nodes[node_id]
-            for port, outs in getattr(node, "outputs", {}).items():
-                onward = [(r, p) for r, p in outs if _node_of(compiled, r) not in free]
-                if onward:
-                    key = (node_id, port)
-                    self._targets[key] = onward
-                    node.outputs[port] = [*(o for o in outs if o not in onward),
-                                          (self._holder(key), "")]
+        self._deliver: dict[tuple[str, str], Deliver] = {}
+        for (node_id, port), targets in sorted(compiled.wiring.items()):
+            onward = {target for target, _ in targets if target not in free}
+            if node_id in free and onward:
+                compiled.tap(node_id, port, self._holder((node_id, port)), only_to=onward)
 
-    def _holder(self, key: tuple[str, str]) -> Callable[..., None]:
-        def hold(_: str, ts: list[float], values: list[Any], quality: list[int]) -> None:
+    def _holder(self, key: tuple[str, str]) -> Tap:
+        def hold(deliver: Deliver, ts: list[float], values: list[Any],
+                 quality: list[int]) -> None:
             if key not in self._queues:
                 self._order.append(key)
                 self._queues[key] = deque()
+                self._deliver[key] = deliver
             if ts:
                 self._queues[key].append((ts, values, quality))
         return hold
@@ -495,11 +485,10 @@ class _HeldOutputs:
                     ts, values, quality = ts[:n], values[:n], quality[:n]
                 else:
                     queue.popleft()
-                for receive, port in self._targets[key]:
-                    try:
-                        receive(port, ts, values, quality)
-                    except Exception:
-                        self._engine._flow_failed(self._flow_id, f"node={key[0]}")
+                try:
+                    self._deliver[key](ts, values, quality)
+                except Exception as exc:
+                    self._engine.flow_failed(self._flow_id, exc, f"node={key[0]}")
                 if partial:
                     break
 

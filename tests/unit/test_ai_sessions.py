@@ -182,8 +182,8 @@ def test_the_engine_batches_requests_through_the_sessions(sessions, demo):
     sessions.load(demo.info, demo.path)
     engine = Engine(NodeRegistry.with_builtins(), inference=sessions)
     got: list[np.ndarray] = []
-    engine.infer(KEY, np.array([HEALTHY]), lambda out: got.append(out["score"]))
-    engine.infer(KEY, np.array([HEALTHY, HEALTHY]), lambda out: got.append(out["score"]))
+    engine.infer("f1", KEY, np.array([HEALTHY]), lambda out: got.append(out["score"]))
+    engine.infer("f2", KEY, np.array([HEALTHY, HEALTHY]), lambda out: got.append(out["score"]))
     engine.advance(0.0)
     assert [g.shape for g in got] == [(1,), (2,)]
     assert got[0][0] == got[1][1] < 1.0

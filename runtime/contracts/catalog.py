@@ -1,8 +1,12 @@
-"""Specs of the built-in node types: pure data; implementations are named, not imported."""
+"""Specs of the built-in node types: pure data; implementations are named, not imported.
+
+Kept in contracts so the registry, the validator, the docs and the HMI read the catalogue
+without importing a node implementation (or the engine they run in).
+"""
 
 from __future__ import annotations
 
-from runtime.contracts import NodeSpec, ParamRule, ParamSpec, PortSpec
+from runtime.contracts.nodespec import NodeSpec, ParamRule, ParamSpec, PortSpec
 
 _IN_NUMBER = (PortSpec("in", "number", "Value"),)
 _IN_BOOL = (PortSpec("in", "bool", "Condition"),)
@@ -14,7 +18,7 @@ _PRIORITIES = ("low", "medium", "high", "critical")
 BUILTIN_SPECS: tuple[NodeSpec, ...] = (
     NodeSpec(
         type="source.tag", title="Tag", category="sources", icon="tag",
-        implementation="runtime.nodes.sources:TagSource",
+        implementation="runtime.nodes.sources:TagSource", role="source",
         description="Samples of one tag enter the flow here.",
         outputs=(PortSpec("out", "any", "Value"),),
         params=(ParamSpec("tag", "tag", required=True, title="Tag"),),
@@ -128,7 +132,7 @@ BUILTIN_SPECS: tuple[NodeSpec, ...] = (
     ),
     NodeSpec(
         type="ai.onnx", title="ONNX model", category="ai", icon="model",
-        implementation="runtime.nodes.ai:OnnxModel",
+        implementation="runtime.nodes.ai:OnnxModel", role="model",
         description=("Scores features of several tags with a registered ONNX model every "
                      "period (anomaly, health, quality); rows are batched per model."),
         outputs=(PortSpec("score", "number", "Score"),),
@@ -143,7 +147,7 @@ BUILTIN_SPECS: tuple[NodeSpec, ...] = (
     ),
     NodeSpec(
         type="ai.baseline", title="Baseline anomaly score", category="ai", icon="baseline",
-        implementation="runtime.nodes.ai:Baseline",
+        implementation="runtime.nodes.ai:Baseline", role="model",
         description=("Largest |z-score| of the features against a mean and standard "
                      "deviation learned at the start: anomaly detection without a model."),
         outputs=(PortSpec("score", "number", "Score"),),
@@ -157,7 +161,7 @@ BUILTIN_SPECS: tuple[NodeSpec, ...] = (
     ),
     NodeSpec(
         type="alarm", title="Alarm", category="alarms", icon="alarm",
-        implementation="runtime.nodes.alarms:Alarm",
+        implementation="runtime.nodes.alarms:Alarm", role="alarm",
         description="Raises an alarm while the input is true; clears it when false.",
         inputs=_IN_BOOL, outputs=(PortSpec("active", "bool", "Active"),),
         params=(
@@ -169,7 +173,7 @@ BUILTIN_SPECS: tuple[NodeSpec, ...] = (
     ),
     NodeSpec(
         type="action.write", title="Write tag", category="actions", icon="write",
-        implementation="runtime.nodes.actions:WriteTag",
+        implementation="runtime.nodes.actions:WriteTag", role="action",
         description=("Writes the input (or, when 'write on true' is set, that value whenever "
                      "the input is true) to a tag, only inside its envelope and in automatic."),
         inputs=_IN_NUMBER,
@@ -181,7 +185,7 @@ BUILTIN_SPECS: tuple[NodeSpec, ...] = (
     ),
     NodeSpec(
         type="action.line_mode", title="Set line mode", category="actions", icon="mode",
-        implementation="runtime.nodes.actions:SetLineMode",
+        implementation="runtime.nodes.actions:SetLineMode", role="action",
         description="Switches the line to a mode when the input turns true.",
         inputs=_IN_BOOL,
         params=(ParamSpec("mode", "enum", default="manual", choices=("manual", "automatic"),
