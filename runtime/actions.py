@@ -2,17 +2,24 @@
 
 The engine is synchronous; writes are queued here and a single worker performs them in
 order, so a slow PLC never stalls dispatch. Every write is audited with the flow and node
-that caused it; every event is handed to the recorder (the store).
+that caused it; every event is handed to the recorder (the store). The worker runs under
+the runtime's Supervisor and survives any error of a single write: that write is audited
+as failed, the next one goes ahead.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 from runtime.contracts import DriverError, Event, WriteRequest
+from runtime.supervision import Supervisor
+
+log = logging.getLogger(__name__)
+WORKER = "write-worker"
 
 Writer = Callable[[str, Any], Any]  # async (tag id, value) -> None
 Audit = Callable[..., None]  # (action, target, result, *, user, cause, details)
@@ -23,7 +30,7 @@ class LiveActions:
 
     def __init__(self, writer: Writer, on_line_mode: Callable[[str, Event], None],
                  record_event: Callable[[Event], None], audit: Audit,
-                 max_queue: int = 1000) -> None:
+                 max_queue: int = 1000, supervisor: Supervisor | None = None) -> None:
         self._writer = writer
         self._on_line_mode = on_line_mode
         self._record_event = record_event
@@ -32,20 +39,18 @@ class LiveActions:
         self.writes_done = 0
         self.writes_failed = 0
         self._queue: asyncio.Queue[WriteRequest] = asyncio.Queue(max_queue)
-        self._worker: asyncio.Task[None] | None = None
+        self._supervisor = supervisor or Supervisor()
         self._idle = asyncio.Event()
         self._idle.set()
+        self._unexpected: set[str] = set()
 
     def start(self) -> None:
-        """Start the write worker."""
-        self._worker = asyncio.create_task(self._run(), name="lineside-writes")
+        """Start the write worker (supervised)."""
+        self._supervisor.start(WORKER, self._run)
 
     async def stop(self) -> None:
         """Stop the worker; writes still queued are not performed, and audited as dropped."""
-        if self._worker:
-            self._worker.cancel()
-            await asyncio.gather(self._worker, return_exceptions=True)
-            self._worker = None
+        await self._supervisor.stop(WORKER)
         while not self._queue.empty():
             self._audit_write(self._queue.get_nowait(), "dropped", "runtime stopping")
 
@@ -80,13 +85,43 @@ class LiveActions:
             except (DriverError, KeyError) as exc:
                 self.writes_failed += 1
                 self._audit_write(request, "failed", str(exc))
+            except Exception as exc:
+                self.writes_failed += 1
+                error = f"{type(exc).__name__}: {exc}"
+                self._audit_write(request, "failed", error)
+                if error not in self._unexpected:  # the traceback once per distinct error
+                    self._unexpected.add(error)
+                    log.error("actions.write_failed tag=%s error=%r", request.tag, error,
+                              exc_info=exc)
             else:
                 self.writes_done += 1
                 self._audit_write(request, "ok")
-            if self._queue.empty():
-                self._idle.set()
+            finally:
+                if self._queue.empty():
+                    self._idle.set()
 
     def _audit_write(self, request: WriteRequest, result: str, error: str = "") -> None:
         self._audit("write", request.tag, result, user="rule",
                     cause=f"flow={request.flow} node={request.node}",
                     details={"value": request.value, "ts": request.ts, "error": error})
+
+
+class ShadowActions:
+    """ActionSink for a shadow flow: nothing reaches the plant or the line. What it would
+    have done (alarms, writes, line-mode changes, as events marked shadow) is recorded in
+    the store, so a comparison survives a restart and memory stays flat however long the
+    shadow runs; the store's retention bounds how long it is kept."""
+
+    def __init__(self, record_event: Callable[[Event], object]) -> None:
+        self._record_event = record_event
+
+    def write(self, request: WriteRequest) -> None:
+        """Nothing is written; the node's "write" event records what would have been."""
+
+    def event(self, event: Event) -> None:
+        """Record the event (marked shadow by the node's context)."""
+        self._record_event(event)
+
+    def line_mode(self, mode: str, event: Event) -> None:
+        """Record the request; the line mode is not changed."""
+        self._record_event(event)

@@ -32,6 +32,7 @@ from runtime.logs import setup_logging
 from runtime.registry import NodeRegistry
 from runtime.service import Runtime
 from runtime.store import Store
+from runtime.supervision import Supervisor
 from runtime.sync.config import BrokerConfig
 from runtime.sync.forwarder import Forwarder
 
@@ -201,13 +202,15 @@ async def _run(args: argparse.Namespace, doc: dict[str, Any] | None,
         if store.recovered_from:
             log.error("store.recovered moved_aside=%s fresh=%s", store.recovered_from,
                       config.database)
+        supervisor = Supervisor()
         forwarder = None
         if config.broker is not None and config.broker.enabled:
-            forwarder = Forwarder(store, config.broker, config.node_id)
+            forwarder = Forwarder(store, config.broker, config.node_id, supervisor=supervisor)
         sessions = ModelSessions()
         stack.callback(sessions.close)
         await _load_models(store, config.data_dir / "models", sessions)
-        runtime = Runtime(NodeRegistry.with_builtins(), store, forwarder, models=sessions)
+        runtime = Runtime(NodeRegistry.with_builtins(), store, forwarder, models=sessions,
+                          supervisor=supervisor, node_id=config.node_id)
         stack.push_async_callback(runtime.stop)
         try:
             await runtime.start(doc)

@@ -4,6 +4,13 @@
 engine and the store, and executes the engine's approved writes through the same hubs.
 A deploy that changes a connection or its tags restarts only that connection's hub.
 Everything an operator or a rule does to the plant is audited in the store.
+
+Deploys, rollbacks and an operator's line-mode changes run one at a time (one lock). A
+deploy is all-or-nothing: validate and build (nothing runs yet), build the hubs of changed
+connections, save the version in the store, then swap; a failure in any step, a store that
+cannot save included, refuses the deploy and leaves the running project as it was.
+Every long-lived task runs under one Supervisor, so none can die silently; `status()`
+shows the connections, each flow's failures and every task.
 """
 
 from __future__ import annotations
@@ -14,22 +21,33 @@ import os
 import socket
 import time
 from collections.abc import Callable
+from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from runtime.actions import LiveActions
-from runtime.contracts import Event, LineMode, Project, Sample
-from runtime.contracts.project import document_hash
+from runtime.actions import LiveActions, ShadowActions
+from runtime.contracts import Event, EventKind, LineMode, LinesideError, Project, Sample
+from runtime.contracts.errors import ValidationFailed
+from runtime.contracts.project import Connection, Tag, document_hash
+from runtime.contracts.status import ConnectionStatus, FlowStatus, RuntimeStatus
 from runtime.drivers import make_hub
-from runtime.drivers.base import ConnectionStatus, Hub
-from runtime.engine import DeployResult, Engine
+from runtime.drivers.base import Hub
+from runtime.engine import DeployResult, Engine, FlowError
 from runtime.engine.compare import Comparison, shadow_comparison
 from runtime.engine.engine import ModelRunner
 from runtime.registry import NodeRegistry
 from runtime.store import Store
+from runtime.supervision import Supervisor
 from runtime.sync.forwarder import Forwarder
 
 log = logging.getLogger(__name__)
 audit_log = logging.getLogger("lineside.audit")
+
+ADVANCE_TASK = "advance"
+
+
+class DeployRefused(LinesideError):
+    """A deploy could not be completed (the store could not save it, a connection could
+    not be built); the running project is unchanged."""
 
 
 class Runtime:
@@ -39,24 +57,35 @@ class Runtime:
     WATERMARK_GRACE_S = 1.0
     """How late a sample may arrive after its source timestamp and still count for the grid
     time it belongs to (models score the features of the samples before each grid time)."""
+    SAVE_TIMEOUT_S = 5.0
+    """How long a deploy waits for the store to save its version before it is refused."""
+    STOP_FLUSH_S = 3.0
+    """How long stopping waits for the store to commit what is queued (SIGTERM ends in
+    well under 10 s even with a degraded store)."""
 
     def __init__(self, registry: NodeRegistry, store: Store,
                  forwarder: Forwarder | None = None, clock: Callable[[], float] | None = None,
-                 user: str = "runtime", models: ModelRunner | None = None) -> None:
+                 user: str = "runtime", models: ModelRunner | None = None,
+                 supervisor: Supervisor | None = None, node_id: str = "") -> None:
         self.registry = registry
         self.store = store
         self.forwarder = forwarder
         self.clock = clock or wall_clock
         self.user = user
+        self.node_id = node_id or socket.gethostname()
+        self.supervisor = supervisor or Supervisor(self.clock)
         self.actions = LiveActions(self._write, self._rule_line_mode, self._record_event,
-                                   self.audit)
+                                   self.audit, supervisor=self.supervisor)
         self.engine = Engine(registry, self.actions, clock=self.clock,
-                             alarm_active=self._alarm_active, inference=models)
-        self._advancing: asyncio.Task[None] | None = None
+                             alarm_active=self._alarm_active, inference=models,
+                             shadow_sink=self._shadow_sink, on_flow_error=self._on_flow_error)
         self.hubs: dict[str, Hub] = {}
         self.statuses: dict[str, ConnectionStatus] = {}
-        self._hub_keys: dict[str, str] = {}
+        self._hub_keys: dict[str, tuple[Connection, tuple[Tag, ...]]] = {}
         self._tag_connection: dict[str, str] = {}
+        self._alarms: dict[str, bool] = {}
+        self._changes = asyncio.Lock()
+        self.started_ts = self.clock()
         self.samples_in = 0
 
     @property
@@ -73,9 +102,12 @@ class Runtime:
         """Start; deploy `doc`, or else the last deployed version in the store, if any.
 
         The line mode is restored from the audit log: a line an operator left in manual
-        stays in manual across a restart.
+        stays in manual across a restart; alarm states come from the store.
         """
+        self.started_ts = self.clock()
         self.engine.line_mode = self._recorded_line_mode()
+        self._alarms = {a.alarm: True for a in self.store.active_alarms(include_shelved=True)
+                        if a.active}
         self.actions.start()
         if self.forwarder is not None:
             await self.forwarder.start()
@@ -84,49 +116,54 @@ class Runtime:
             doc = self.store.version(latest.number)
             log.info("runtime.resume version=%d hash=%s", latest.number, latest.hash[:12])
         result = await self.deploy(doc, comment="start") if doc is not None else None
-        self._advancing = asyncio.create_task(self._advance(), name="lineside-advance")
+        self.supervisor.start(ADVANCE_TASK, self._advance_loop)
         notify_systemd("READY=1")
         return result
 
     async def stop(self) -> None:
-        """Disconnect every hub, stop the write worker and the forwarder, commit the store."""
+        """Disconnect every hub, stop the write worker and the forwarder, commit the store.
+
+        Bounded: what the store could not commit within STOP_FLUSH_S is counted and logged,
+        never waited for."""
         notify_systemd("STOPPING=1")
-        if self._advancing is not None:
-            self._advancing.cancel()
-            await asyncio.gather(self._advancing, return_exceptions=True)
-            self._advancing = None
+        await self.supervisor.stop(ADVANCE_TASK)
         await asyncio.gather(*(hub.stop() for hub in self.hubs.values()))
         self.hubs.clear()
+        self._hub_keys.clear()
         await self.actions.stop()
         if self.forwarder is not None:
             await self.forwarder.stop()
-        await self.store.flush()
+        await self.supervisor.stop_all()
+        try:
+            await asyncio.wait_for(self.store.flush(), self.STOP_FLUSH_S)
+        except (TimeoutError, LinesideError) as exc:
+            status = self.store.status()
+            log.error("runtime.stop_unsaved pending=%d degraded=%r error=%r", status.pending,
+                      status.degraded, str(exc) or "timed out")
 
     async def deploy(self, doc: dict[str, Any], user: str | None = None, comment: str = "",
                      action: str = "deploy") -> DeployResult:
-        """Validate, build and swap in a project, record it as a version, reconcile hubs.
+        """Validate, build, save as a version and swap in a project; reconcile hubs.
 
-        Raises ValidationFailed or BuildError and changes nothing when the project is bad.
-        """
+        Raises ValidationFailed, BuildError or DeployRefused and changes nothing when the
+        project is bad or cannot be saved; the refusal is audited with every problem."""
         who = user or self.user
-        try:
-            result = self.engine.deploy(doc)
-        except Exception as exc:
-            self.audit(action, "project", "refused", user=who,
-                       details={"error": str(exc).splitlines()[0], "comment": comment})
-            raise
-        latest = self.store.latest_version()
-        if latest is None or latest.hash != document_hash(doc):
-            version = await asyncio.wrap_future(self.store.save_version(doc, who, comment))
-            number = version.number
-        else:
-            number = latest.number
-        self.audit(action, "project", "ok", user=who,
-                   details={"version": number, "hash": result.project_hash,
-                            "started": list(result.started), "kept": list(result.kept),
-                            "stopped": list(result.stopped), "comment": comment})
-        await self._reconcile_hubs()
-        return result
+        async with self._changes:
+            try:
+                plan = self.engine.prepare(doc)
+                stale, fresh = self._plan_hubs(plan.project)
+                number = await self._save_version(doc, who, comment)
+            except Exception as exc:
+                self.audit(action, "project", "refused", user=who,
+                           details={**_refusal(exc), "comment": comment})
+                raise
+            result = self.engine.swap(plan)
+            self.audit(action, "project", "ok", user=who,
+                       details={"version": number, "hash": result.project_hash,
+                                "started": list(result.started), "kept": list(result.kept),
+                                "stopped": list(result.stopped), "comment": comment})
+            await self._swap_hubs(plan.project, stale, fresh)
+            return result
 
     async def rollback(self, number: int, user: str | None = None) -> DeployResult:
         """Deploy an earlier version again (UnknownVersion when there is none)."""
@@ -134,13 +171,11 @@ class Runtime:
         return await self.deploy(doc, user, comment=f"rollback to version {number}",
                                  action="rollback")
 
-    def set_line_mode(self, mode: str, user: str | None = None, cause: str = "") -> None:
-        """Switch the line between automatic and manual (manual stops AI-driven writes)."""
-        if mode not in LineMode.ALL:
-            raise ValueError(f"unknown line mode '{mode}'; use automatic or manual")
-        previous, self.engine.line_mode = self.engine.line_mode, mode
-        self.audit("line_mode", mode, "ok", user=user or self.user, cause=cause or "operator",
-                   details={"from": previous, "to": mode})
+    async def set_line_mode(self, mode: str, user: str | None = None, cause: str = "") -> None:
+        """Switch the line between automatic and manual (manual stops AI-driven writes);
+        waits for a deploy in progress to finish first."""
+        async with self._changes:
+            self._apply_line_mode(mode, user or self.user, cause or "operator")
 
     def audit(self, action: str, target: str, result: str, *, user: str, role: str = "",
               cause: str = "", details: dict[str, Any] | None = None) -> None:
@@ -150,13 +185,53 @@ class Runtime:
         audit_log.log(level, "%s target=%s result=%s user=%s cause=%s details=%s", action,
                       target, result, user, cause, details or {})
 
+    def ingest(self, samples: list[Sample]) -> None:
+        """Samples from a connection: through the engine, then into the store (the drivers
+        call this; they already report by exception with each tag's deadband, so the
+        historian keeps exactly what the engine saw, which is what makes replays exact)."""
+        self.samples_in += len(samples)
+        self.engine.ingest(samples)
+        self.store.append_samples(samples)
+
+    def advance(self) -> None:
+        """Move the engine's watermark to the clock less the grace: models score up to it."""
+        self.engine.advance(self.clock() - self.WATERMARK_GRACE_S)
+
+    def alarm_active(self, alarm_id: str) -> bool:
+        """Whether a live alarm's condition is active, as the runtime knows it now (not as
+        the store last committed it)."""
+        return self._alarms.get(alarm_id, False)
+
+    def status(self) -> RuntimeStatus:
+        """The whole runtime at this moment: connections, flows, tasks, store and sync."""
+        project = self.engine.project
+        flows = []
+        for flow_id, compiled in self.engine.flows.items():
+            health = compiled.health
+            flows.append(FlowStatus(
+                id=flow_id, label=compiled.flow.label, mode=compiled.flow.mode,
+                state="failed" if health.failed else "running", errors=health.errors,
+                last_error=health.last_error, last_error_ts=health.last_error_ts,
+                distinct_errors=len(health.distinct)))
+        store = {k: (str(v) if k in ("path", "recovered_from") and v is not None else v)
+                 for k, v in _fields(self.store.status()).items()}
+        sync = _fields(self.forwarder.status()) if self.forwarder is not None else None
+        now = self.clock()
+        return RuntimeStatus(
+            version=runtime_version(), node_id=self.node_id, started_ts=self.started_ts,
+            uptime_s=max(0.0, now - self.started_ts), line_mode=self.line_mode,
+            project=project.name if project else "",
+            project_hash=project.hash if project else "",
+            connections=tuple(self.statuses[c] for c in sorted(self.statuses)),
+            flows=tuple(flows), tasks=tuple(self.supervisor.status()),
+            samples_in=self.samples_in, writes_done=self.actions.writes_done,
+            writes_failed=self.actions.writes_failed, store=store, sync=sync)
+
     def shadow_comparison(self, flow_id: str, live_flow_id: str, start: float,
                           end: float) -> Comparison:
-        """How shadow flow `flow_id` compares with live flow `live_flow_id` over [start, end)."""
-        capture = self.engine.shadow_captures().get(flow_id)
-        if capture is None:
-            raise KeyError(f"flow '{flow_id}' is not running in shadow mode")
-        return shadow_comparison(self.store, capture, flow_id, live_flow_id, start, end)
+        """How shadow flow `flow_id` compares with live flow `live_flow_id` over [start, end),
+        both read from the store (so a comparison survives a restart)."""
+        return shadow_comparison(self.store, flow_id, live_flow_id, start, end)
 
     def hub_for_tag(self, tag_id: str) -> Hub:
         """The hub serving a tag (KeyError when the tag is unknown)."""
@@ -164,57 +239,94 @@ class Runtime:
 
     # -- internals ----------------------------------------------------------------------
 
-    async def _reconcile_hubs(self) -> None:
-        project = self.engine.project
-        assert project is not None
-        wanted: dict[str, tuple[Any, list[Any], str]] = {}
-        for conn in project.connections:
-            tags = [t for t in project.tags if t.connection == conn.id]
-            wanted[conn.id] = (conn, tags, repr((conn, tags)))
-        for conn_id in [c for c in self.hubs if wanted.get(c, (None, None, ""))[2]
-                        != self._hub_keys.get(c)]:
+    def _plan_hubs(self, project: Project) -> tuple[list[str], dict[str, Hub]]:
+        """Which running hubs a project replaces, and the new hubs (built, not started).
+
+        A connection counts as changed when its settings or its tags differ by value (a new
+        password included). Raises DriverError when a hub can't be built."""
+        wanted = {conn.id: (conn, tuple(t for t in project.tags if t.connection == conn.id))
+                  for conn in project.connections}
+        stale = [c for c in self.hubs if self._hub_keys.get(c) != wanted.get(c)]
+        fresh = {conn_id: make_hub(conn, tags, self.ingest, self._on_status, clock=self.clock,
+                                   supervisor=self.supervisor)
+                 for conn_id, (conn, tags) in wanted.items()
+                 if conn_id not in self.hubs or conn_id in stale}
+        return stale, fresh
+
+    async def _swap_hubs(self, project: Project, stale: list[str],
+                         fresh: dict[str, Hub]) -> None:
+        for conn_id in stale:
             await self.hubs.pop(conn_id).stop()
             self._hub_keys.pop(conn_id, None)
-        for conn_id, (conn, tags, key) in wanted.items():
-            if conn_id in self.hubs:
-                continue
-            hub = make_hub(conn, tags, self._on_samples, self._on_status, clock=self.clock)
+            self.statuses.pop(conn_id, None)
+        by_id = {conn.id: conn for conn in project.connections}
+        for conn_id, hub in fresh.items():
             self.hubs[conn_id] = hub
-            self._hub_keys[conn_id] = key
+            self._hub_keys[conn_id] = (by_id[conn_id], tuple(
+                t for t in project.tags if t.connection == conn_id))
             await hub.start()
         self._tag_connection = {t.id: t.connection for t in project.tags}
 
-    async def _advance(self) -> None:
-        """Move the engine's watermark with the clock, so models score on their grid."""
+    async def _save_version(self, doc: dict[str, Any], user: str, comment: str) -> int:
+        """The version number of `doc`, saved first when it differs from the latest."""
+        latest = self.store.latest_version()
+        if latest is not None and latest.hash == document_hash(doc):
+            return latest.number
+        degraded = self.store.status().degraded
+        if degraded:
+            raise DeployRefused(f"the store cannot save a new version ({degraded}); the "
+                                "running project is unchanged")
+        future = asyncio.wrap_future(self.store.save_version(doc, user, comment))
+        try:
+            version = await asyncio.wait_for(asyncio.shield(future), self.SAVE_TIMEOUT_S)
+        except TimeoutError:
+            future.add_done_callback(_retrieve)
+            raise DeployRefused(f"the store did not save the new version within "
+                                f"{self.SAVE_TIMEOUT_S:g} s; the running project is "
+                                "unchanged") from None
+        return version.number
+
+    async def _advance_loop(self) -> None:
         while True:
             await asyncio.sleep(self.ADVANCE_INTERVAL_S)
-            self.engine.advance(self.clock() - self.WATERMARK_GRACE_S)
-
-    def _on_samples(self, samples: list[Sample]) -> None:
-        # The drivers already report by exception with each tag's deadband: the historian
-        # keeps exactly the samples the engine saw (which is what makes replays exact).
-        self.samples_in += len(samples)
-        self.engine.ingest(samples)
-        self.store.append_samples(samples)
+            self.advance()
 
     def _on_status(self, status: ConnectionStatus) -> None:
         self.statuses[status.connection] = status
 
+    def _on_flow_error(self, failure: FlowError) -> None:
+        if failure.first:
+            self._record_event(Event(EventKind.FLOW_FAILED, failure.ts, failure.flow, "",
+                                     {"error": failure.error, "where": failure.where,
+                                      "errors": failure.errors}))
+
     def _record_event(self, event: Event) -> None:
-        self.store.record_event(event)
-        if event.kind.startswith("alarm.") and not event.shadow:
+        if event.kind in (EventKind.ALARM_RAISED, EventKind.ALARM_CLEARED) and not event.shadow:
+            self._alarms[str(event.data["alarm"])] = event.kind == EventKind.ALARM_RAISED
             log.warning("%s alarm=%s priority=%s flow=%s ts=%.3f", event.kind,
                         event.data["alarm"], event.data.get("priority"), event.flow, event.ts)
+        self.store.record_event(event)
+
+    def _shadow_sink(self, flow_id: str) -> ShadowActions:
+        return ShadowActions(self.store.record_event)
 
     def _alarm_active(self, alarm_id: str) -> bool:
-        record = self.store.alarm(alarm_id)
-        return record is not None and record.active
+        return self.alarm_active(alarm_id)
 
     async def _write(self, tag_id: str, value: Any) -> None:
         await self.hub_for_tag(tag_id).write(tag_id, value)
 
     def _rule_line_mode(self, mode: str, event: Event) -> None:
-        self.set_line_mode(mode, user="rule", cause=f"flow={event.flow} node={event.node}")
+        """A rule's line-mode request applies at once (between two dispatched batches; a
+        deploy's swap has no await inside, so it can't fall into one)."""
+        self._apply_line_mode(mode, "rule", f"flow={event.flow} node={event.node}")
+
+    def _apply_line_mode(self, mode: str, user: str, cause: str) -> None:
+        if mode not in LineMode.ALL:
+            raise ValueError(f"unknown line mode '{mode}'; use automatic or manual")
+        previous, self.engine.line_mode = self.engine.line_mode, mode
+        self.audit("line_mode", mode, "ok", user=user, cause=cause,
+                   details={"from": previous, "to": mode})
 
     def _recorded_line_mode(self) -> str:
         records = self.store.audit_records(0, float("inf"), action="line_mode", limit=1,
@@ -222,10 +334,37 @@ class Runtime:
         return records[0].target if records else LineMode.AUTOMATIC
 
 
+def runtime_version() -> str:
+    """The installed package's version."""
+    try:
+        return version("lineside")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
 def wall_clock() -> float:
     """Epoch seconds in whole microseconds, the resolution the historian keeps, so a
     sample stamped by the runtime (Modbus) replays with exactly the stamp it had live."""
     return round(time.time() * 1e6) / 1e6
+
+
+def _refusal(exc: BaseException) -> dict[str, Any]:
+    """An audit record's details for a refused deploy: every problem with its path."""
+    if isinstance(exc, ValidationFailed):
+        return {"error": f"{len(exc.problems)} problem(s)",
+                "problems": [{"path": p.path, "message": p.message} for p in exc.problems]}
+    return {"error": str(exc) or type(exc).__name__}
+
+
+def _fields(record: Any) -> dict[str, Any]:
+    """A status dataclass (slots or not) as a plain dict."""
+    names = getattr(record, "__dataclass_fields__", {})
+    return {name: getattr(record, name) for name in names}
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def _role_of(user: str) -> str:

@@ -9,7 +9,7 @@ import time
 import pytest
 import pytest_asyncio
 
-pytest_plugins = ["tests.fixtures.sim", "tests.fixtures.broker"]
+pytest_plugins = ["tests.fixtures.sim", "tests.fixtures.broker", "tests.fixtures.plugins"]
 
 _GRACE_S = 2.0
 

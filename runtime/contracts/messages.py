@@ -64,6 +64,8 @@ class EventKind:
     WRITE = "write"
     WRITE_REFUSED = "write.refused"
     LINE_MODE = "line_mode"
+    FLOW_FAILED = "flow.failed"
+    """A node of a flow raised an error not seen before in that flow (data: error, where)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from runtime.contracts.errors import DriverError
 from runtime.contracts.project import Connection, ModbusConnection, OpcUaConnection, Tag
 from runtime.drivers.base import Clock, ConnectionStatus, Hub, OnSamples, OnStatus
+from runtime.supervision import Supervisor
 
 __all__ = ["ConnectionStatus", "Hub", "make_hub"]
 
@@ -22,15 +23,17 @@ def make_hub(
     on_samples: OnSamples,
     on_status: OnStatus | None = None,
     clock: Clock = time.time,
+    supervisor: Supervisor | None = None,
 ) -> Hub:
-    """The hub for this connection's kind, serving `tags` (all of this connection's tags)."""
+    """The hub for this connection's kind, serving `tags` (all of this connection's tags);
+    its reconnect loop runs under `supervisor` (one of its own when None)."""
     if isinstance(connection, OpcUaConnection):
         from runtime.drivers.opcua import OpcUaHub
 
-        return OpcUaHub(connection, tags, on_samples, on_status, clock)
+        return OpcUaHub(connection, tags, on_samples, on_status, clock, supervisor)
     if isinstance(connection, ModbusConnection):
         from runtime.drivers.modbus import ModbusHub
 
-        return ModbusHub(connection, tags, on_samples, on_status, clock)
+        return ModbusHub(connection, tags, on_samples, on_status, clock, supervisor)
     kind = getattr(connection, "kind", "?")
     raise DriverError(f"connection {getattr(connection, 'id', '?')}: unknown kind {kind!r}")

@@ -14,18 +14,18 @@ import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Literal, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from runtime.backoff import Backoff
 from runtime.contracts.errors import DriverError
 from runtime.contracts.messages import Quality, Sample, moved
 from runtime.contracts.project import Tag
+from runtime.contracts.status import ConnectionState, ConnectionStatus
+from runtime.supervision import Supervisor
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-ConnectionState = Literal["connecting", "connected", "disconnected", "stopped"]
 OnSamples = Callable[[list[Sample]], None]
 Clock = Callable[[], float]
 
@@ -36,22 +36,6 @@ INT_RANGES: dict[str, tuple[int, int]] = {
     "uint32": (0, 2**32 - 1),
 }
 FLOAT32_MAX = 3.4028234663852886e38
-
-
-@dataclass(frozen=True, slots=True)
-class ConnectionStatus:
-    """The state of one connection: since when, the last error and how often it reconnected."""
-
-    connection: str
-    state: ConnectionState
-    since: float
-    last_error: str = ""
-    reconnects: int = 0
-
-    @property
-    def connected(self) -> bool:
-        """True while the hub is connected and delivering samples."""
-        return self.state == "connected"
 
 
 OnStatus = Callable[[ConnectionStatus], None]
@@ -176,7 +160,9 @@ class SupervisedHub(ABC):
     Subclasses implement `_run_session`: connect, call `_on_connected()`, deliver samples with
     `_deliver()` until the connection is lost, then raise (or return). Whatever the session
     left behind must be cleaned up in its own `finally`. On loss the supervisor marks every
-    tag BAD at once, waits with capped exponential backoff and runs a fresh session.
+    tag BAD at once, waits with capped exponential backoff and runs a fresh session. The
+    reconnect loop itself runs under a Supervisor (the runtime's, when given), so even a
+    fault in it is logged, counted and restarted.
     """
 
     kind = "hub"
@@ -188,6 +174,7 @@ class SupervisedHub(ABC):
         on_samples: OnSamples,
         on_status: OnStatus | None = None,
         clock: Clock = time.time,
+        supervisor: Supervisor | None = None,
     ) -> None:
         self._connection = connection
         self._tags: dict[str, Tag] = {}
@@ -208,7 +195,8 @@ class SupervisedHub(ABC):
         self._status = ConnectionStatus(connection.id, "disconnected", clock())
         self._connected_event = asyncio.Event()
         self._ever_connected = False
-        self._task: asyncio.Task[None] | None = None
+        self._supervisor = supervisor or Supervisor(clock)
+        self._task_name = f"{self.kind}-hub:{connection.id}"
 
     @property
     def connection_id(self) -> str:
@@ -231,24 +219,14 @@ class SupervisedHub(ABC):
         return str(getattr(self._connection, "endpoint", ""))
 
     async def start(self) -> None:
-        """Start the supervisor task; returns at once."""
-        if self._task is not None and not self._task.done():
+        """Start the reconnect loop as a supervised task; returns at once."""
+        if self._task_name in self._supervisor:
             return
-        self._task = asyncio.create_task(
-            self._supervise(), name=f"{self.kind}-hub:{self._connection.id}"
-        )
+        self._supervisor.start(self._task_name, self._supervise)
 
     async def stop(self) -> None:
         """Cancel everything the hub runs and wait until it has gone."""
-        task, self._task = self._task, None
-        if task is not None and not task.done():
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                current = asyncio.current_task()
-                if current is not None and current.cancelling():
-                    raise
+        await self._supervisor.stop(self._task_name)
         self._connected_event.clear()
         if self._status.state != "stopped":
             self._set_status("stopped")

@@ -33,6 +33,7 @@ from runtime.drivers.modbus_blocks import (
     plan_blocks,
 )
 from runtime.drivers.modbus_codec import decode, encode
+from runtime.supervision import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,9 @@ class ModbusHub(SupervisedHub):
         on_samples: OnSamples,
         on_status: OnStatus | None = None,
         clock: Clock = time.time,
+        supervisor: Supervisor | None = None,
     ) -> None:
-        super().__init__(connection, tags, on_samples, on_status, clock)
+        super().__init__(connection, tags, on_samples, on_status, clock, supervisor)
         problems = check_tags(self._tags.values())
         if problems:
             raise DriverError(f"connection {connection.id}: " + "; ".join(problems))

@@ -37,6 +37,7 @@ from runtime.drivers.base import (
     describe,
     to_eng,
 )
+from runtime.supervision import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -169,8 +170,9 @@ class OpcUaHub(SupervisedHub):
         on_samples: OnSamples,
         on_status: OnStatus | None = None,
         clock: Clock = time.time,
+        supervisor: Supervisor | None = None,
     ) -> None:
-        super().__init__(connection, tags, on_samples, on_status, clock)
+        super().__init__(connection, tags, on_samples, on_status, clock, supervisor)
         problems = []
         for tag in self._tags.values():
             try:
@@ -372,6 +374,7 @@ class OpcUaHub(SupervisedHub):
             consumer = asyncio.create_task(
                 self._consume(subscription, signal_lost), name=f"opcua-notifications:{conn.id}"
             )
+            consumer.add_done_callback(lambda task: self._consumer_ended(task, signal_lost))
             failed = await self._monitor(subscription)
             self._client = client
             self._on_connected()
@@ -543,6 +546,20 @@ class OpcUaHub(SupervisedHub):
                 status = event.notification.Status
                 if not status.is_good():
                     signal_lost(f"subscription status {status.name}")
+
+    def _consumer_ended(self, task: asyncio.Task[None],
+                        signal_lost: Callable[[str], None]) -> None:
+        """The notification consumer ended: no data flows any more, so the connection counts
+        as lost (the hub reconnects) rather than looking connected."""
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is None:
+            signal_lost("notification consumer ended")
+            return
+        log.error("opcua.consumer_failed connection=%s error=%r", self.connection_id,
+                  describe(exc), exc_info=exc)
+        signal_lost(f"notification consumer failed ({describe(exc)})")
 
     def _flush(self) -> None:
         """Deliver what one publish response brought, in one on_samples call."""

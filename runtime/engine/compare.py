@@ -4,8 +4,8 @@
 writes per tag, alarms only one side raised, and for alarms both raised how much earlier the
 shadow raised it. Events are anything with kind, ts, node and data (runtime Events, the
 store's EventRecords); writes anything with tag, value and ts (WriteRequests).
-`shadow_comparison` reads the live side from the store and the shadow side from the shadow
-flow's CaptureSink (Engine.shadow_captures()).
+`shadow_comparison` reads both sides from the store: the live flow's events and the shadow
+flow's (recorded marked shadow); `compare` works as well on what a CaptureSink captured.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from runtime.contracts import EventKind, WriteRequest
-from runtime.engine.context import CaptureSink
 
 
 class EventLike(Protocol):
@@ -128,25 +127,22 @@ def compare(live_events: Iterable[EventLike], live_writes: Iterable[WriteLike],
                       tuple(sorted(raised_shadow - raised_live)), leads)
 
 
-def shadow_comparison(store: EventStore, capture: CaptureSink, shadow_flow_id: str,
-                      live_flow_id: str, start: float, end: float,
+def shadow_comparison(store: EventStore, shadow_flow_id: str, live_flow_id: str,
+                      start: float, end: float,
                       alarm_pairs: Mapping[str, str] | None = None) -> Comparison:
-    """Compare a shadow flow's captured actions with the live flow's recorded ones over
-    [start, end). Alarms the shadow copy raises under another id than the live flow are
-    paired by node id (a copy keeps its node ids); `alarm_pairs` overrides that."""
+    """Compare a shadow flow's recorded actions with the live flow's over [start, end).
+    Alarms the shadow copy raises under another id than the live flow are paired by node id
+    (a copy keeps its node ids); `alarm_pairs` overrides that."""
     kinds = (EventKind.ALARM_RAISED, EventKind.ALARM_CLEARED, EventKind.WRITE)
-    live_events = [e for e in _all_events(store, start, end, kinds)
-                   if e.flow == live_flow_id and not e.shadow]
-    shadow_events = [e for e in capture.events
-                     if e.flow == shadow_flow_id and start <= e.ts < end and e.kind in kinds]
-    shadow_writes = [w for w in capture.writes
-                     if w.flow == shadow_flow_id and start <= w.ts < end]
+    recorded = _all_events(store, start, end, kinds)
+    live_events = [e for e in recorded if e.flow == live_flow_id and not e.shadow]
+    shadow_events = [e for e in recorded if e.flow == shadow_flow_id and e.shadow]
     live_ids = {e.node: e.data.get("alarm") for e in live_events if "alarm" in e.data}
     pairs = {e.data["alarm"]: live_ids[e.node] for e in shadow_events
              if "alarm" in e.data and live_ids.get(e.node) is not None}
     pairs.update(alarm_pairs or {})
-    return compare(live_events, writes_from_events(live_events), shadow_events, shadow_writes,
-                   pairs)
+    return compare(live_events, writes_from_events(live_events), shadow_events,
+                   writes_from_events(shadow_events), pairs)
 
 
 def writes_from_events(events: Iterable[EventLike]) -> list[WriteRequest]:

@@ -37,6 +37,7 @@ import aiomqtt
 
 from runtime.backoff import Backoff
 from runtime.contracts.errors import LinesideError
+from runtime.supervision import Supervisor
 from runtime.sync.config import BrokerConfig
 from runtime.sync.flow import AckBatch, AckOrder, DrainMeter, RateLimiter
 from runtime.sync.messages import OutboundMessage, build_messages, check_node_id
@@ -91,7 +92,12 @@ class Forwarder:
     """Publishes the outbox to one broker; `start()`, `notify()` after commits, `stop()`."""
 
     def __init__(
-        self, store: Outbox, config: BrokerConfig, node_id: str, clock: Clock = time.time
+        self,
+        store: Outbox,
+        config: BrokerConfig,
+        node_id: str,
+        clock: Clock = time.time,
+        supervisor: Supervisor | None = None,
     ) -> None:
         check_node_id(node_id)
         self._store = store
@@ -119,7 +125,8 @@ class Forwarder:
         self._reconnects = 0
         self._ever_connected = False
         self._stats: Stats = _NoStats()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._supervisor = supervisor or Supervisor(clock)
+        self._tasks: list[str] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread = 0
         # Per session: what is in flight and which chunks it carries.
@@ -144,7 +151,8 @@ class Forwarder:
         return self._config
 
     async def start(self) -> None:
-        """Start forwarding in the background; returns at once (nothing when disabled)."""
+        """Start forwarding in the background (supervised tasks); returns at once (nothing
+        when disabled)."""
         if self._tasks:
             return
         self._loop = asyncio.get_running_loop()
@@ -156,10 +164,9 @@ class Forwarder:
         self._wakeup = asyncio.Event()
         self._drain = DrainMeter(now=time.monotonic())
         self._state = "connecting"
-        self._tasks = [
-            asyncio.create_task(self._supervise(), name=f"sync-forwarder:{self._node_id}"),
-            asyncio.create_task(self._log_status(), name=f"sync-status:{self._node_id}"),
-        ]
+        self._tasks = [f"sync-forwarder:{self._node_id}", f"sync-status:{self._node_id}"]
+        self._supervisor.start(self._tasks[0], self._supervise)
+        self._supervisor.start(self._tasks[1], self._log_status)
 
     async def stop(self) -> None:
         """Disconnect and stop; acknowledged chunks are deleted before it returns."""
@@ -167,9 +174,8 @@ class Forwarder:
         if not tasks:
             self._state = "disabled"
             return
-        for task in tasks:
-            task.cancel()
-        await asyncio.wait(tasks)
+        for name in tasks:
+            await self._supervisor.stop(name)
         self._state = "disabled"
         log.info("sync.stopped node=%s", self._node_id)
 

@@ -128,7 +128,7 @@ async def test_injected_bearing_wear_raises_the_alarms(sim_plant, runtime):
 async def test_manual_mode_stops_rule_writes(sim_plant, runtime):
     await runtime.start(add_slowdown_flow(project_for(sim_plant)))
     await until(lambda: value_of(runtime, "VFD.speed_sp") is not None, 10, "VFD setpoint")
-    runtime.set_line_mode("manual", user="operator")
+    await runtime.set_line_mode("manual", user="operator")
     await sim_plant.override("P101.Vibration", 9.0)
     await until(lambda: any(e.kind == EventKind.WRITE_REFUSED for e in runtime.actions.recent),
                 5, "the refusal")

@@ -46,7 +46,7 @@ async def test_rule_writes_deploys_and_mode_changes_are_audited(sim_plant, tmp_p
             await sim_plant.override("P101.Vibration", 9.0)
             await sim_plant.wait_for_write(lambda w: w.server == "modbus", timeout=5)
             await runtime.actions.drain()
-            runtime.set_line_mode("manual", user="anna", cause="maintenance")
+            await runtime.set_line_mode("manual", user="anna", cause="maintenance")
         finally:
             await runtime.stop()
         records = {r.action: r for r in store.audit_records(0, 2e9)}
@@ -66,7 +66,7 @@ async def test_a_restart_resumes_the_project_line_mode_and_alarm_state(sim_plant
         try:
             await sim_plant.override("P101.BearingTemp", 80.0)
             await until(lambda: store.alarm("P101.TEMP_HIGH") is not None, 10, "the alarm")
-            runtime.set_line_mode("manual", user="anna")
+            await runtime.set_line_mode("manual", user="anna")
         finally:
             await runtime.stop()
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import sys
-import textwrap
 
 import pytest
 
 from runtime.contracts import NodeSpec, PortSpec
 from runtime.registry import NodeRegistry, RegistryError
+from tests.fixtures.plugins import install_plugin
 
 
 def test_builtins_cover_every_family():
@@ -36,31 +36,29 @@ def test_unknown_implementation_is_a_clear_error():
         registry.implementation(spec)
 
 
+ACME_NODES = '''
+    from runtime.contracts import NodeSpec, PortSpec
+    from runtime.nodes.base import Node
+
+    class Doubler(Node):
+        def receive(self, port, ts, values, quality):
+            self.emit("out", ts, [v * 2 for v in values], quality)
+
+    def specs():
+        return [NodeSpec(type="acme.double", title="Double", category="math",
+                         implementation="acme_nodes:Doubler",
+                         inputs=(PortSpec("in"),), outputs=(PortSpec("out"),))]
+
+    def broken():
+        raise RuntimeError("acme licence missing")
+'''
+
+
 @pytest.fixture
 def plugin_on_path(tmp_path, monkeypatch):
     """An installed plug-in distribution: a module and a dist-info with entry points."""
-    (tmp_path / "acme_nodes.py").write_text(textwrap.dedent('''
-        from runtime.contracts import NodeSpec, PortSpec
-        from runtime.nodes.base import Node
-
-        class Doubler(Node):
-            def receive(self, port, ts, values, quality):
-                self.emit("out", ts, [v * 2 for v in values], quality)
-
-        def specs():
-            return [NodeSpec(type="acme.double", title="Double", category="math",
-                             implementation="acme_nodes:Doubler",
-                             inputs=(PortSpec("in"),), outputs=(PortSpec("out"),))]
-
-        def broken():
-            raise RuntimeError("acme licence missing")
-    '''))
-    info = tmp_path / "acme_nodes-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: acme-nodes\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(
-        "[lineside.nodes]\nacme = acme_nodes:specs\nbroken = acme_nodes:broken\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
+    install_plugin(tmp_path, monkeypatch, "acme_nodes", ACME_NODES,
+                   {"acme": "acme_nodes:specs", "broken": "acme_nodes:broken"})
     yield
     sys.modules.pop("acme_nodes", None)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 
 from runtime.contracts import Event, EventKind, WriteRequest
-from runtime.engine import CaptureSink
 from runtime.engine.compare import compare, shadow_comparison, writes_from_events
 from runtime.store import Store, StoreConfig
 
@@ -57,19 +56,22 @@ def test_writes_come_from_write_events():
     assert writes_from_events(events) == [WriteRequest("sp", 40.0, 5.0, "f", "w")]
 
 
-def test_live_from_the_store_shadow_from_its_capture(tmp_path):
-    capture = CaptureSink()
-    for e in (alarm(RAISED, 98.0, "cand.alarm", "cand", shadow=True),  # before the period
-              alarm(RAISED, 103.0, "cand.alarm", "cand", shadow=True),
-              Event(WRITE, 103.0, "cand", "write", {"tag": "sp", "value": 45.0}, True)):
-        capture.event(e)
-    capture.write(write(103.0, "sp", 45.0, "cand"))
+def test_both_sides_from_the_store(tmp_path):
+    recorded = (
+        alarm(RAISED, 98.0, "cand.alarm", "cand", shadow=True),  # before the period
+        alarm(RAISED, 103.0, "cand.alarm", "cand", shadow=True),
+        Event(WRITE, 103.0, "cand", "write", {"tag": "sp", "value": 45.0}, True),
+        alarm(RAISED, 108.0, "live.alarm"), alarm(RAISED, 109.0, "other", "x"),
+        Event(WRITE, 108.0, "live", "write", {"tag": "sp", "value": 40.0}),
+        # a shadow event of another flow, and a live one of the candidate's id: not counted
+        alarm(RAISED, 104.0, "cand.alarm", "other", shadow=True),
+        Event(WRITE, 104.0, "cand", "write", {"tag": "sp", "value": 99.0}),
+    )
     with Store(tmp_path / "db", StoreConfig(commit_interval_s=0.02)) as store:
-        for e in (alarm(RAISED, 108.0, "live.alarm"), alarm(RAISED, 109.0, "other", "x"),
-                  Event(WRITE, 108.0, "live", "write", {"tag": "sp", "value": 40.0})):
+        for e in recorded:
             store.record_event(e)
         store.flush_future().result(5)
-        result = shadow_comparison(store, capture, "cand", "live", 100.0, 200.0)
+        result = shadow_comparison(store, "cand", "live", 100.0, 200.0)
     assert result.leads["live.alarm"].shadow_earlier_s == 5.0  # paired by node id
     assert result.shadow_alarms["live.alarm"].raised == 1
     assert (result.only_live, result.only_shadow) == ((), ())
