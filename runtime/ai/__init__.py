@@ -5,6 +5,7 @@ from runtime.ai.errors import (
     InvalidModel,
     ModelConflict,
     ModelError,
+    ModelFailed,
     ModelInUse,
     ModelMismatch,
     UnknownModel,
@@ -20,7 +21,7 @@ from runtime.ai.registry import ModelRegistry, builtin_models
 from runtime.ai.sessions import ModelSessions
 
 __all__ = [
-    "InvalidModel", "ModelConflict", "ModelError", "ModelFile", "ModelInUse", "ModelMismatch",
-    "ModelRegistry", "ModelSessions", "UnknownModel", "builtin_models", "check_features",
-    "load_model_file", "read_model", "sha256",
+    "InvalidModel", "ModelConflict", "ModelError", "ModelFailed", "ModelFile", "ModelInUse",
+    "ModelMismatch", "ModelRegistry", "ModelSessions", "UnknownModel", "builtin_models",
+    "check_features", "load_model_file", "read_model", "sha256",
 ]

@@ -34,5 +34,9 @@ class UnknownModel(ModelError):
     """No model is registered (or loaded) under this id@version."""
 
 
+class ModelFailed(ModelError):
+    """The model raised while scoring a batch (onnxruntime's reason in the message)."""
+
+
 class ModelInUse(ModelError):
     """The deployed project uses the model, so it cannot be removed."""

@@ -153,7 +153,7 @@ def open_session(data: bytes, subject: str, intra_op_threads: int = 1) -> ort.In
         return ort.InferenceSession(data, session_options(intra_op_threads),
                                     providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises its own pybind exception types
-        reason = _ort_reason(exc)
+        reason = ort_reason(exc)
         if any(marker in str(exc) for marker in _NOT_ONNX):
             raise InvalidModel(subject, "file is not an ONNX model") from None
         raise InvalidModel(subject, f"onnxruntime cannot load the model: {reason}") from None
@@ -194,7 +194,7 @@ def check_interface(info: ModelInfo, session: ort.InferenceSession) -> None:
         results = session.run(list(info.outputs), {info.input_name: probe})
     except Exception as exc:  # onnxruntime's own exception types
         raise ModelMismatch(subject, f"the model fails on {len(info.features)} features: "
-                                     f"{_ort_reason(exc)}") from None
+                                     f"{ort_reason(exc)}") from None
     for name, out in zip(info.outputs, results, strict=True):
         out = np.asarray(out)
         if out.shape not in ((2,), (2, 1)) or out.dtype.kind not in "fiub":
@@ -255,7 +255,7 @@ def check_hash(info: ModelInfo, data: bytes, path: str | Path) -> None:
                                                  f"{info.hash[:12]}...)")
 
 
-def _ort_reason(exc: BaseException) -> str:
+def ort_reason(exc: BaseException) -> str:
     """onnxruntime's message without its "[ONNXRuntimeError] : 2 : INVALID_ARGUMENT :" prefix."""
     text = str(exc).strip()
     return re.sub(r"^\[ONNXRuntimeError\]\s*:\s*\d+\s*:\s*\w+\s*:\s*", "", text)

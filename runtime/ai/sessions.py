@@ -16,8 +16,20 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
-from runtime.ai.errors import InvalidModel, ModelConflict, ModelMismatch, UnknownModel
-from runtime.ai.model_file import check_hash, check_interface, open_session, session_options
+from runtime.ai.errors import (
+    InvalidModel,
+    ModelConflict,
+    ModelFailed,
+    ModelMismatch,
+    UnknownModel,
+)
+from runtime.ai.model_file import (
+    check_hash,
+    check_interface,
+    open_session,
+    ort_reason,
+    session_options,
+)
 from runtime.contracts.models import ModelInfo
 
 
@@ -41,6 +53,10 @@ class ModelSessions:
         session_options(intra_op_threads)  # validates 1..2
         self.intra_op_threads = intra_op_threads
         self._loaded: dict[str, _Loaded] = {}
+        # A failing run raises ModelFailed (the engine logs it once per distinct error);
+        # onnxruntime need not print it to stderr at every run as well.
+        self._run_options = ort.RunOptions()
+        self._run_options.log_severity_level = 4
 
     def load(self, info: ModelInfo, path: str | Path) -> ModelInfo:
         """Make the session of a registered model file; checks its hash and interface.
@@ -78,7 +94,12 @@ class ModelSessions:
         n = x.shape[0]
         if n == 0:
             return {name: np.empty(0, dtype=np.float32) for name in loaded.outputs}
-        results = loaded.session.run(loaded.outputs, {loaded.input_name: x})
+        try:
+            results = loaded.session.run(loaded.outputs, {loaded.input_name: x},
+                                         self._run_options)
+        except Exception as exc:  # onnxruntime's own exception types
+            raise ModelFailed(f"model {model}", f"failed on {n} row(s): "
+                                                f"{ort_reason(exc)}") from None
         try:
             return {name: out.reshape(n)
                     for name, out in zip(loaded.outputs, results, strict=True)}

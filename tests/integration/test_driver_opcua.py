@@ -353,3 +353,39 @@ async def test_basic256sha256_sign_and_encrypt_with_user_reads_and_writes_every_
             await hub.stop()
     finally:
         await server.stop()
+
+
+class BrokenConsumerHub(OpcUaHub):
+    """The OPC UA hub with a notification decoder that fails once (a bug, a value asyncua
+    decoded into something unexpected): the consumer task dies."""
+
+    breaks = 1
+
+    def _sample(self, tag, dv):
+        if self.breaks and tag.id == "vibration" and self.status.connected:
+            self.breaks -= 1
+            raise RuntimeError("decoder bug")
+        return super()._sample(tag, dv)
+
+
+async def test_a_consumer_that_dies_is_a_lost_connection_and_data_flows_again(sim_plant):
+    rec = Recorder()
+    hub = BrokenConsumerHub(plc(sim_plant.opcua_url), p101_tags(), rec.on_samples,
+                            rec.on_status)
+    await hub.start()
+    try:
+        await hub.wait_connected(10)
+        await rec.wait_for(lambda: any(s.state == "disconnected" for s in rec.statuses), 5,
+                           "the connection reported lost")
+        lost = next(s for s in rec.statuses if s.state == "disconnected")
+        assert "notification consumer failed (RuntimeError: decoder bug)" in lost.last_error
+        assert rec.all_have(P101, Quality.BAD)  # no value left looking fine
+        mark = len(rec.batches)
+        await rec.wait_for(lambda: hub.status.connected and rec.all_have(
+            P101, Quality.GOOD, since=mark), 10, "good data after reconnecting")
+        await sim_plant.override("P101.Vibration", 7.5)
+        await rec.wait_for(lambda: any(s.value == 7.5 for s in rec.samples("vibration", mark)),
+                           5, "live changes flowing")
+        assert hub.status.reconnects == 1
+    finally:
+        await hub.stop()
