@@ -16,6 +16,7 @@ shows the connections, each flow's failures and every task.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -227,11 +228,15 @@ class Runtime:
             samples_in=self.samples_in, writes_done=self.actions.writes_done,
             writes_failed=self.actions.writes_failed, store=store, sync=sync)
 
-    def shadow_comparison(self, flow_id: str, live_flow_id: str, start: float,
-                          end: float) -> Comparison:
+    async def shadow_comparison(self, flow_id: str, live_flow_id: str, start: float,
+                                end: float) -> Comparison:
         """How shadow flow `flow_id` compares with live flow `live_flow_id` over [start, end),
-        both read from the store (so a comparison survives a restart)."""
-        return shadow_comparison(self.store, flow_id, live_flow_id, start, end)
+        both read from the store (so a comparison survives a restart), off the event loop;
+        what is queued for the store is committed first (waiting at most STOP_FLUSH_S)."""
+        with contextlib.suppress(TimeoutError, LinesideError):
+            await asyncio.wait_for(self.store.flush(), self.STOP_FLUSH_S)
+        return await self.store.read(shadow_comparison, self.store, flow_id, live_flow_id,
+                                     start, end)
 
     def hub_for_tag(self, tag_id: str) -> Hub:
         """The hub serving a tag (KeyError when the tag is unknown)."""
@@ -258,12 +263,14 @@ class Runtime:
         for conn_id in stale:
             await self.hubs.pop(conn_id).stop()
             self._hub_keys.pop(conn_id, None)
-            self.statuses.pop(conn_id, None)
         by_id = {conn.id: conn for conn in project.connections}
+        for conn_id in [c for c in self.statuses if c not in by_id]:
+            del self.statuses[conn_id]
         for conn_id, hub in fresh.items():
             self.hubs[conn_id] = hub
             self._hub_keys[conn_id] = (by_id[conn_id], tuple(
                 t for t in project.tags if t.connection == conn_id))
+            self.statuses[conn_id] = hub.status
             await hub.start()
         self._tag_connection = {t.id: t.connection for t in project.tags}
 
@@ -277,6 +284,7 @@ class Runtime:
             raise DeployRefused(f"the store cannot save a new version ({degraded}); the "
                                 "running project is unchanged")
         future = asyncio.wrap_future(self.store.save_version(doc, user, comment))
+        self.store.flush_future()  # commit now: a person is waiting for this deploy
         try:
             version = await asyncio.wait_for(asyncio.shield(future), self.SAVE_TIMEOUT_S)
         except TimeoutError:

@@ -37,7 +37,7 @@ import aiomqtt
 
 from runtime.backoff import Backoff
 from runtime.contracts.errors import LinesideError
-from runtime.supervision import Supervisor
+from runtime.supervision import Supervisor, raise_if_cancelled
 from runtime.sync.config import BrokerConfig
 from runtime.sync.flow import AckBatch, AckOrder, DrainMeter, RateLimiter
 from runtime.sync.messages import OutboundMessage, build_messages, check_node_id
@@ -227,6 +227,7 @@ class Forwarder:
                 if not broker_fault:
                     log.error("sync.failed node=%s error=%r", self._node_id, error,
                               exc_info=exc)
+            raise_if_cancelled()
             was_connected = self._state == "connected"
             # Anything else (the store failing, a bad chunk) is retried the same way but
             # does not make the broker look unreachable.

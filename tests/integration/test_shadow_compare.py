@@ -44,7 +44,7 @@ async def test_the_shadow_copy_raises_earlier_and_writes_nothing(sim_plant, tmp_
         finally:
             await runtime.stop()
         end = time.time()
-        result = runtime.shadow_comparison("candidate", "slowdown", start, end)
+        result = await runtime.shadow_comparison("candidate", "slowdown", start, end)
         shadow = [e for e in store.events(0, end + 1) if e.flow == "candidate"]
         live_alarm = store.alarm("P101.SLOWED")
         # a backtest of the candidate over the recording does what its shadow run did

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 
@@ -9,8 +10,15 @@ import pytest
 
 from runtime.backoff import Backoff
 from runtime.contracts.messages import Quality, Sample
-from runtime.contracts.project import Scaling, Tag
-from runtime.drivers.base import DeadbandFilter, coerce_raw, to_eng, to_raw
+from runtime.contracts.project import OpcUaConnection, Scaling, Tag
+from runtime.drivers.base import (
+    ConnectionLost,
+    DeadbandFilter,
+    SupervisedHub,
+    coerce_raw,
+    to_eng,
+    to_raw,
+)
 
 
 def test_backoff_grows_to_the_cap_with_jitter_below_it_and_resets():
@@ -91,3 +99,35 @@ def test_coerce_raw_converts(kind, raw, expected):
 def test_coerce_raw_refuses_with_a_reason(kind, raw, message):
     with pytest.raises(ValueError, match=message):
         coerce_raw(Tag("t", "c", "x", kind), raw)
+
+
+class SwallowsCancel(SupervisedHub):
+    """A hub whose protocol client turns a cancellation into an error of its own (as
+    asyncio.wait_for racing a failed connect does in Python 3.11)."""
+
+    kind = "test"
+
+    sessions = 0
+
+    async def _run_session(self) -> None:
+        self.sessions += 1
+        self.running.set()
+        try:
+            await asyncio.sleep(60)
+        except asyncio.CancelledError:
+            raise ConnectionLost("client closed") from None
+
+    async def read(self, tag_ids):
+        return []
+
+    async def write(self, tag_id, value):
+        pass
+
+
+async def test_stopping_a_hub_ends_it_even_when_its_client_swallows_the_cancel():
+    hub = SwallowsCancel(OpcUaConnection("plc", "opc.tcp://127.0.0.1:1"), [], lambda _: None)
+    hub.running = asyncio.Event()
+    await hub.start()
+    await asyncio.wait_for(hub.running.wait(), 5)
+    await asyncio.wait_for(hub.stop(), 5)
+    assert hub.status.state == "stopped" and hub.sessions == 1
