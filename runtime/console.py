@@ -71,7 +71,29 @@ def render(runtime: Runtime) -> Group:
     for event in [e for e in runtime.actions.recent if e.kind != EventKind.ALARM_CLEARED][-6:]:
         recent.add_row(f"{datetime.fromtimestamp(event.ts):%H:%M:%S}", event.flow,
                        _describe(event.kind, event.data))
-    return Group(header, connections, values, alarms, recent, _store_and_sync(runtime))
+    return Group(header, connections, values, alarms, recent, _health(runtime),
+                 _store_and_sync(runtime))
+
+
+def _health(runtime: Runtime) -> Table:
+    """Flows that failed and supervised tasks that crashed (nothing dies silently)."""
+    status = runtime.status()
+    table = Table(title="Flows and tasks", title_justify="left", show_header=False)
+    table.add_column("what")
+    table.add_column("state")
+    for flow in status.flows:
+        if flow.state == "failed":
+            table.add_row(f"flow {flow.id}", Text(f"FAILED x{flow.errors}: {flow.last_error[:70]}",
+                                                  style="bold red"))
+    for task in status.tasks:
+        if task.crashes:
+            style = "bold red" if task.state != "running" else "yellow"
+            table.add_row(f"task {task.name}", Text(
+                f"{task.state}, crashed {task.crashes}x: {task.last_error[:60]}", style=style))
+    if not table.row_count:
+        table.add_row(Text(f"{len(status.flows)} flows running, {len(status.tasks)} tasks "
+                           "supervised, no failures", style="dim"), "")
+    return table
 
 
 def _store_and_sync(runtime: Runtime) -> Table:

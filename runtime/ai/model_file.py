@@ -19,13 +19,15 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import onnxruntime as ort
 
 from runtime.ai.errors import InvalidModel, ModelConflict, ModelMismatch
 from runtime.contracts.models import ModelInfo
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 SIDECAR_SUFFIX = ".json"
 MAX_THREADS = 2
@@ -131,11 +133,21 @@ def info_from_dict(data: Mapping[str, Any]) -> ModelInfo:
 # --- onnxruntime -------------------------------------------------------------------------
 
 
-def session_options(intra_op_threads: int = 1) -> ort.SessionOptions:
-    """Options for an edge session: 1-2 intra-op threads, one inter-op thread, sequential
-    execution, no spinning (idle threads sleep), every graph optimization."""
+def check_threads(intra_op_threads: int) -> None:
+    """ValueError unless 1 <= intra_op_threads <= MAX_THREADS."""
     if intra_op_threads not in range(1, MAX_THREADS + 1):
         raise ValueError(f"intra_op_threads must be 1..{MAX_THREADS}, got {intra_op_threads}")
+
+
+def session_options(intra_op_threads: int = 1) -> ort.SessionOptions:
+    """Options for an edge session: 1-2 intra-op threads, one inter-op thread, sequential
+    execution, no spinning (idle threads sleep), every graph optimization.
+
+    onnxruntime (about 20 MB resident) is imported here, on first use, not with the module:
+    a runtime whose project uses no model never loads it."""
+    import onnxruntime as ort
+
+    check_threads(intra_op_threads)
     options = ort.SessionOptions()
     options.intra_op_num_threads = intra_op_threads
     options.inter_op_num_threads = 1
@@ -149,6 +161,8 @@ def session_options(intra_op_threads: int = 1) -> ort.SessionOptions:
 
 def open_session(data: bytes, subject: str, intra_op_threads: int = 1) -> ort.InferenceSession:
     """An onnxruntime session for model bytes; InvalidModel when onnxruntime can't load them."""
+    import onnxruntime as ort
+
     try:
         return ort.InferenceSession(data, session_options(intra_op_threads),
                                     providers=["CPUExecutionProvider"])

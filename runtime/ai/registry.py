@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from runtime.ai.errors import ModelConflict, ModelError, ModelInUse, UnknownModel
-from runtime.ai.model_file import ModelFile, info_from_dict, load_model_file, sha256
+from runtime.ai.model_file import (
+    ModelFile,
+    info_from_dict,
+    load_model_file,
+    read_sidecar,
+    sha256,
+    sidecar_of,
+)
 from runtime.ai.sessions import ModelSessions
 from runtime.contracts.models import ModelInfo
 from runtime.store import ModelRecord, ModelVersionTaken, Store, UnknownModelVersion
@@ -33,13 +40,16 @@ BUILTIN_DIR = Path(__file__).resolve().parents[2] / "resources" / "models"
 COMMIT_TIMEOUT_S = 30.0
 
 
+def builtin_model_paths(directory: str | Path = BUILTIN_DIR) -> list[Path]:
+    """The model files shipped in resources/models (each NAME.onnx has its NAME.json)."""
+    directory = Path(directory)
+    return sorted(directory.glob("*.onnx")) if directory.is_dir() else []
+
+
 def builtin_models(directory: str | Path = BUILTIN_DIR) -> list[ModelFile]:
     """The demo models shipped in resources/models (every NAME.onnx with its NAME.json),
     checked; none when the folder is not there."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        return []
-    return [load_model_file(path) for path in sorted(directory.glob("*.onnx"))]
+    return [load_model_file(path) for path in builtin_model_paths(directory)]
 
 
 def file_name(info: ModelInfo) -> str:
@@ -68,8 +78,16 @@ class ModelRegistry:
         return self._register(model, user, role)
 
     def add_builtins(self, user: str = "lineside") -> list[ModelInfo]:
-        """Register the shipped demo models not registered yet; returns every builtin's info."""
-        return [self._register(model, user, "") for model in builtin_models()]
+        """Register the shipped demo models not registered yet; returns every builtin's info.
+
+        A shipped file already registered (same id@version and hash) is only hashed, not
+        opened in onnxruntime: starting the runtime loads no model it does not run."""
+        infos = []
+        for path in builtin_model_paths():
+            registered = self._registered_as(path)
+            infos.append(registered if registered is not None
+                         else self._register(load_model_file(path), user, ""))
+        return infos
 
     def list(self) -> list[ModelInfo]:
         """Every registered model version, by id then version."""
@@ -106,12 +124,13 @@ class ModelRegistry:
         return info_from_dict(record.info)
 
     def load_all(self, sessions: ModelSessions) -> dict[str, ModelError]:
-        """Load every registered model into `sessions`; returns the ones that failed (a file
-        missing or changed since it was registered...) with why, each also logged."""
+        """Register every registered model with `sessions` (their sessions open when a
+        deployed flow uses them); returns the ones that failed (a file missing or changed
+        since it was registered...) with why, each also logged."""
         failed: dict[str, ModelError] = {}
         for record in self.store.models():
             try:
-                sessions.load(info_from_dict(record.info), self.models_dir / record.file)
+                sessions.register(info_from_dict(record.info), self.models_dir / record.file)
             except ModelError as exc:
                 failed[record.key] = exc
                 log.error("ai.model_load_failed model=%s error=%s", record.key,
@@ -119,6 +138,20 @@ class ModelRegistry:
         return failed
 
     # --- internals ---
+
+    def _registered_as(self, path: Path) -> ModelInfo | None:
+        """The registration of exactly this file (its sidecar's id@version with its hash),
+        its copy in the models folder restored if missing; None when it is not registered."""
+        try:
+            meta = read_sidecar(sidecar_of(path))
+            record = self.store.model(f"{meta['id']}@{meta['version']}")
+            data = path.read_bytes()
+        except (ModelError, KeyError, OSError, UnknownModelVersion, ValueError):
+            return None
+        if record is None or record.hash != sha256(data):
+            return None
+        _write_if_needed(self.models_dir / record.file, data, record.hash)
+        return info_from_dict(record.info)
 
     def _record(self, key: str) -> ModelRecord:
         try:

@@ -1,5 +1,10 @@
-"""The runtime's onnxruntime sessions: one per loaded model version, made once and reused for
-every batch. ModelSessions is the engine's ModelRunner.
+"""The runtime's onnxruntime sessions: one per model version a deployed flow uses, made
+once and reused for every batch. ModelSessions is the engine's ModelRunner.
+
+Registering a model (`register`) makes it available to projects without opening it: its
+file's hash is checked, its session opens when a deploy prepares a project that uses it (or
+at its first run), so a runtime pays onnxruntime's memory only for models in use, and none
+when no flow uses a model. `load` registers and opens at once.
 
 Sessions use 1 (or 2) intra-op threads, one inter-op thread, sequential execution and no
 spinning, so a loaded model costs no CPU while idle; with one thread onnxruntime starts no
@@ -9,12 +14,12 @@ session, ended when the session is unloaded.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import onnxruntime as ort
 
 from runtime.ai.errors import (
     InvalidModel,
@@ -26,11 +31,14 @@ from runtime.ai.errors import (
 from runtime.ai.model_file import (
     check_hash,
     check_interface,
+    check_threads,
     open_session,
     ort_reason,
-    session_options,
 )
 from runtime.contracts.models import ModelInfo
+
+if TYPE_CHECKING:
+    import onnxruntime as ort
 
 
 @dataclass(frozen=True)
@@ -43,50 +51,79 @@ class _Loaded:
 
 
 class ModelSessions:
-    """Loaded models by "id@version"; `run` scores a batch of feature rows.
+    """Registered models by "id@version", their sessions opened on demand; `run` scores a
+    batch of feature rows.
 
     Not thread-safe for load/unload against run: the runtime loads and runs from its event
     loop thread (load may run in a worker thread while nothing runs that model).
     """
 
     def __init__(self, intra_op_threads: int = 1) -> None:
-        session_options(intra_op_threads)  # validates 1..2
+        check_threads(intra_op_threads)
         self.intra_op_threads = intra_op_threads
+        self._registered: dict[str, tuple[ModelInfo, Path]] = {}
         self._loaded: dict[str, _Loaded] = {}
-        # A failing run raises ModelFailed (the engine logs it once per distinct error);
-        # onnxruntime need not print it to stderr at every run as well.
-        self._run_options = ort.RunOptions()
-        self._run_options.log_severity_level = 4
+        self._run_options: Any = None
 
-    def load(self, info: ModelInfo, path: str | Path) -> ModelInfo:
-        """Make the session of a registered model file; checks its hash and interface.
+    def register(self, info: ModelInfo, path: str | Path) -> ModelInfo:
+        """Make a registered model file available to projects; its hash is checked now, its
+        session opens when needed (`prepare`, or its first run).
 
-        Loading the same file again is a no-op; another file under a loaded id@version is
-        a ModelConflict (unload the old one first).
-        """
-        current = self._loaded.get(info.key)
+        Registering the same file again is a no-op; another file under a registered
+        id@version is a ModelConflict (unload the old one first)."""
+        current = self._registered.get(info.key)
         if current is not None:
-            if current.info.hash != info.hash:
+            if current[0].hash != info.hash:
                 raise ModelConflict(f"model {info.key}", "another file is loaded under this "
                                                          "version; unload it first")
-            return current.info
+            return current[0]
+        check_hash(info, _read(info, path), path)
+        self._registered[info.key] = (info, Path(path))
+        return info
+
+    def load(self, info: ModelInfo, path: str | Path) -> ModelInfo:
+        """Register a model file and open its session now; checks its hash and interface."""
+        info = self.register(info, path)
         try:
-            data = Path(path).read_bytes()
-        except OSError as exc:
-            raise InvalidModel(f"model {info.key}", f"file {path} cannot be read "
-                                                    f"({exc.strerror})") from None
+            self._open(info.key)
+        except Exception:
+            self._registered.pop(info.key, None)
+            raise
+        return info
+
+    def prepare(self, models: Iterable[str]) -> None:
+        """Open the sessions of these models (those a project about to be deployed uses);
+        UnknownModel, InvalidModel, ModelMismatch or ModelConflict when one can't be."""
+        for key in models:
+            self._open(key)
+
+    def _open(self, key: str) -> _Loaded:
+        loaded = self._loaded.get(key)
+        if loaded is not None:
+            return loaded
+        registered = self._registered.get(key)
+        if registered is None:
+            raise UnknownModel(f"model {key}", "is not loaded (is it registered?)")
+        info, path = registered
+        data = _read(info, path)
         check_hash(info, data, path)
         session = open_session(data, f"model {info.key} ({path})", self.intra_op_threads)
         check_interface(info, session)
-        self._loaded[info.key] = _Loaded(info, session, info.input_name, list(info.outputs),
-                                         len(info.features))
-        return info
+        if self._run_options is None:
+            import onnxruntime as ort
+
+            # A failing run raises ModelFailed (the engine logs it once per distinct
+            # error); onnxruntime need not print it to stderr at every run as well.
+            self._run_options = ort.RunOptions()
+            self._run_options.log_severity_level = 4
+        loaded = _Loaded(info, session, info.input_name, list(info.outputs),
+                         len(info.features))
+        self._loaded[key] = loaded
+        return loaded
 
     def run(self, model: str, rows: Any) -> dict[str, np.ndarray]:
         """Score rows (n, features) with model "id@version": each output as an array (n,)."""
-        loaded = self._loaded.get(model)
-        if loaded is None:
-            raise UnknownModel(f"model {model}", "is not loaded (is it registered?)")
+        loaded = self._loaded.get(model) or self._open(model)
         x = np.ascontiguousarray(rows, dtype=np.float32)
         if x.ndim != 2 or x.shape[1] != loaded.width:
             raise ModelMismatch(f"model {model}", f"expects rows of {loaded.width} features, "
@@ -110,32 +147,46 @@ class ModelSessions:
                                                   "one number per row") from None
 
     def info(self, key: str) -> ModelInfo:
-        """The loaded model "id@version" (UnknownModel if it is not loaded)."""
-        loaded = self._loaded.get(key)
-        if loaded is None:
+        """The registered model "id@version" (UnknownModel if it is not registered)."""
+        registered = self._registered.get(key)
+        if registered is None:
             raise UnknownModel(f"model {key}", "is not loaded")
-        return loaded.info
+        return registered[0]
 
     def catalogue(self) -> dict[str, ModelInfo]:
-        """Every loaded model by "id@version": what a project may use."""
-        return {key: loaded.info for key, loaded in self._loaded.items()}
+        """Every registered model by "id@version": what a project may use."""
+        return {key: info for key, (info, _) in self._registered.items()}
+
+    def opened(self) -> list[str]:
+        """The models whose session is open."""
+        return list(self._loaded)
 
     def unload(self, key: str) -> None:
-        """End a model's session (and its threads); unknown keys are ignored."""
+        """Forget a model and end its session (and its threads); unknown keys are ignored."""
+        self._registered.pop(key, None)
         self._loaded.pop(key, None)
 
     def close(self) -> None:
         """Unload every model."""
+        self._registered.clear()
         self._loaded.clear()
 
     def __contains__(self, key: object) -> bool:
-        return key in self._loaded
+        return key in self._registered
 
     def __len__(self) -> int:
-        return len(self._loaded)
+        return len(self._registered)
 
     def __enter__(self) -> ModelSessions:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _read(info: ModelInfo, path: str | Path) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        raise InvalidModel(f"model {info.key}", f"file {path} cannot be read "
+                                                f"({exc.strerror})") from None

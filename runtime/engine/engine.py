@@ -9,13 +9,22 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
-from runtime.contracts import Flow, LineMode, LinesideError, Project, Sample, Tag
+from runtime.contracts import (
+    Flow,
+    LineMode,
+    LinesideError,
+    Problem,
+    Project,
+    Sample,
+    Tag,
+    ValidationFailed,
+)
 from runtime.contracts.validation import load_project
 from runtime.engine.context import ActionSink, CaptureSink
 from runtime.engine.graph import CompiledFlow, build_flow, flow_fingerprint
@@ -32,6 +41,10 @@ class ModelRunner(Protocol):
 
     def catalogue(self) -> dict[str, Any]:
         """The loaded models' ModelInfo by "id@version" (what projects may reference)."""
+
+    def prepare(self, models: Collection[str]) -> None:
+        """Get these models ready to run (a deploy is about to use them); raises a
+        LinesideError saying why one can't be."""
 
 
 @dataclass(frozen=True)
@@ -153,7 +166,10 @@ class Engine:
         return self.prepare_project(load_project(doc, self.registry.catalogue(), models))
 
     def prepare_project(self, project: Project) -> DeployPlan:
-        """Build an already validated project; flows unchanged keep their instances."""
+        """Build an already validated project; flows unchanged keep their instances; the
+        models its flows use are made ready (ValidationFailed names the node of one that
+        can't be)."""
+        self._prepare_models(project)
         flows: dict[str, CompiledFlow] = {}
         started, kept, kept_pairs = [], [], []
         for flow in project.flows:
@@ -172,6 +188,27 @@ class Engine:
         stopped = tuple(f for f in self.flows if f not in flows)
         result = DeployResult(project.hash, tuple(started), tuple(kept), stopped)
         return DeployPlan(project, flows, result, self.flows, tuple(kept_pairs))
+
+    def _prepare_models(self, project: Project) -> None:
+        if self.inference is None:
+            return
+        problems = []
+        for f_index, flow in enumerate(project.flows):
+            if not flow.enabled:
+                continue
+            for n_index, node in enumerate(flow.nodes):
+                for param in self.registry.spec(node.type).params:
+                    key = node.params.get(param.name)
+                    if param.type != "model" or not isinstance(key, str):
+                        continue
+                    try:
+                        self.inference.prepare([key])
+                    except LinesideError as exc:
+                        problems.append(Problem(
+                            f"$.flows[{f_index}].nodes[{n_index}].params.{param.name}",
+                            str(exc)))
+        if problems:
+            raise ValidationFailed(problems)
 
     def deploy_project(self, project: Project) -> DeployResult:
         """Build and swap in an already validated project; flows unchanged keep state."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -165,3 +167,29 @@ def test_builtin_models_are_the_shipped_files():
     assert json.loads(DEMO.with_suffix(".json").read_text(encoding="utf-8"))["sha256"] == (
         demo.info.hash)
 
+
+
+START = """
+import sys
+from pathlib import Path
+from runtime.ai import ModelRegistry, ModelSessions
+from runtime.store import Store
+data = Path(sys.argv[1])
+with Store(data / "store.db") as store, ModelSessions() as sessions:
+    registry = ModelRegistry(store, data / "models")
+    added = [info.key for info in registry.add_builtins()]
+    failed = registry.load_all(sessions)
+    print("onnxruntime" in sys.modules, added, sorted(sessions.catalogue()), failed)
+"""
+
+
+def test_starting_again_registers_the_shipped_models_without_opening_them(tmp_path):
+    def start() -> str:
+        return subprocess.run([sys.executable, "-c", START, str(tmp_path)], check=True,
+                              capture_output=True, text=True, timeout=60).stdout.strip()
+
+    first, second = start(), start()
+    assert first == "True ['pump_health@1'] ['pump_health@1'] {}"  # checked when first added
+    assert second == "False ['pump_health@1'] ['pump_health@1'] {}"  # then only hashed
+    (tmp_path / "models" / file_name(builtin_models()[0].info)).unlink()
+    assert start() == second  # a lost copy is put back from the shipped file

@@ -20,7 +20,9 @@ from runtime.ai import (
     UnknownModel,
     builtin_models,
     read_model,
+    sha256,
 )
+from runtime.contracts import ValidationFailed
 from runtime.engine.engine import Engine, ModelRunner
 from runtime.registry import NodeRegistry
 from tests.unit.test_ai_model_file import model_bytes, sidecar, write
@@ -195,3 +197,48 @@ def test_the_runtime_side_needs_only_numpy_and_onnxruntime():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, timeout=60)
     assert result.stdout.strip() == "[]"
+
+
+LAZY = """
+import sys
+from pathlib import Path
+from runtime.ai import ModelSessions, sha256
+from runtime.ai.model_file import info_from_metadata, read_sidecar, sidecar_of
+from runtime.ai.registry import builtin_model_paths
+path = builtin_model_paths()[0]
+info = info_from_metadata(read_sidecar(sidecar_of(path)), sha256(path.read_bytes()), "demo")
+sessions = ModelSessions()
+sessions.register(info, path)
+print("onnxruntime" in sys.modules, sorted(sessions.catalogue()), sessions.opened())
+sessions.prepare([info.key])
+print("onnxruntime" in sys.modules, sessions.opened())
+"""
+
+
+def test_a_registered_model_costs_no_session_until_it_is_prepared():
+    result = subprocess.run([sys.executable, "-c", LAZY], capture_output=True, text=True,
+                            check=True, timeout=60)
+    assert result.stdout.splitlines() == ["False ['pump_health@1'] []",
+                                          "True ['pump_health@1']"]
+
+
+def test_a_registered_file_that_does_not_open_fails_the_deploy_at_its_node(tmp_path):
+    path = write(tmp_path, model_bytes(shape=("N", 4)), sidecar(features=list("abcde"),
+                                                               units=[""] * 5))
+    meta = sidecar(features=list("abcde"), units=[""] * 5)
+    info = replace(read_model(write(tmp_path, model_bytes(), meta, name="good")),
+                   hash=sha256(path.read_bytes()))
+    with ModelSessions() as sessions:
+        sessions.register(info, path)  # hashed only: the mismatch shows when it opens
+        engine = Engine(NodeRegistry.with_builtins(), inference=sessions)
+        doc = {"schema": "lineside.project/1", "connections": [
+            {"id": "plc", "kind": "opcua", "endpoint": "opc.tcp://127.0.0.1:1"}],
+            "tags": [{"id": t, "connection": "plc", "address": f"ns=2;s={t}"} for t in "ab"],
+            "flows": [{"id": "f", "nodes": [{"id": "m", "type": "ai.onnx", "params": {
+                "model": KEY, "features": [{"name": n, "tag": "a"} for n in "abcde"]}}]}]}
+        with pytest.raises(ValidationFailed) as refused:
+            engine.deploy(doc)
+        assert engine.project is None and sessions.opened() == []
+    (problem,) = refused.value.problems
+    assert problem.path == "$.flows[0].nodes[0].params.model"
+    assert problem.message.startswith("model pump_health@1: expects 4 features")

@@ -175,6 +175,9 @@ def test_a_failing_flow_in_a_shared_batch_does_not_fail_the_others():
             return {"sum@1": ModelInfo("sum", 1, "0" * 64, "features", ("x",), ("",),
                                        ("score",))}
 
+        def prepare(self, models: Any) -> None:
+            pass
+
     def flow(flow_id: str, tag: str) -> dict[str, Any]:
         return {"id": flow_id, "nodes": [
             {"id": "m", "type": "ai.onnx", "params": {

@@ -30,6 +30,9 @@ class SumModel:
     def catalogue(self):
         return {SUM.key: SUM}
 
+    def prepare(self, models):
+        assert set(models) <= {SUM.key}
+
 
 def project(nodes_per_model: int = 1, node_type: str = "ai.onnx", **params):
     features = [{"name": "a_last", "tag": "a", "stat": "last"},
