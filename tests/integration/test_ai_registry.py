@@ -15,13 +15,15 @@ from runtime.ai import (
     InvalidModel,
     ModelConflict,
     ModelInUse,
+    ModelMismatch,
     ModelRegistry,
     ModelSessions,
     UnknownModel,
     builtin_models,
+    read_model,
     sha256,
 )
-from runtime.ai.registry import BUILTIN_DIR, file_name
+from runtime.ai.registry import BUILTIN_DIR, file_name, shipped_model
 from runtime.store import Store, StoreConfig
 from tests.unit.test_ai_model_file import model_bytes, sidecar, write
 
@@ -183,13 +185,28 @@ with Store(data / "store.db") as store, ModelSessions() as sessions:
 """
 
 
-def test_starting_again_registers_the_shipped_models_without_opening_them(tmp_path):
+def test_starting_registers_the_shipped_models_without_opening_them(tmp_path):
     def start() -> str:
         return subprocess.run([sys.executable, "-c", START, str(tmp_path)], check=True,
                               capture_output=True, text=True, timeout=60).stdout.strip()
 
-    first, second = start(), start()
-    assert first == "True ['pump_health@1'] ['pump_health@1'] {}"  # checked when first added
-    assert second == "False ['pump_health@1'] ['pump_health@1'] {}"  # then only hashed
+    first = start()
+    assert first == "False ['pump_health@1'] ['pump_health@1'] {}"  # the pinned hash only
+    assert start() == first
     (tmp_path / "models" / file_name(builtin_models()[0].info)).unlink()
-    assert start() == second  # a lost copy is put back from the shipped file
+    assert start() == first  # a lost copy is put back from the shipped file
+
+
+def test_a_shipped_file_is_trusted_only_with_the_hash_its_sidecar_pins(tmp_path):
+    demo = builtin_models()[0]
+    meta = json.loads(DEMO.with_suffix(".json").read_text())
+    pinned = write(tmp_path, demo.data, meta, name="pinned")
+    assert shipped_model(pinned).info == demo.info
+    tampered = write(tmp_path, demo.data + b"\x00", meta, name="tampered")
+    with pytest.raises(ModelMismatch, match="the metadata is for another file"):
+        shipped_model(tampered)
+    unpinned = write(tmp_path, model_bytes(), sidecar(), name="unpinned")
+    assert shipped_model(unpinned).info == read_model(unpinned)  # checked in full
+    broken = write(tmp_path, b"not onnx", sidecar(), name="broken")
+    with pytest.raises(InvalidModel, match="not an ONNX model"):
+        shipped_model(broken)
