@@ -5,6 +5,7 @@ No I/O, no asyncio, no Qt (an import-linter contract keeps it so).
 
 from runtime.contracts.errors import (
     DriverError,
+    EvaluationError,
     ExpressionError,
     LinesideError,
     Problem,
@@ -37,9 +38,9 @@ from runtime.contracts.project import (
 )
 
 __all__ = [
-    "BAD", "GOOD", "SCHEMA_ID", "DriverError", "Envelope", "Event", "EventKind",
-    "ExpressionError", "Flow", "LineMode", "LinesideError", "ModbusConnection", "Node",
-    "NodeSpec", "OpcUaConnection", "ParamRule", "ParamSpec", "PortSpec", "Problem", "Project",
-    "Quality", "Sample", "Scaling", "Security", "Tag", "ValidationFailed", "Wire",
+    "BAD", "GOOD", "SCHEMA_ID", "DriverError", "Envelope", "EvaluationError", "Event",
+    "EventKind", "ExpressionError", "Flow", "LineMode", "LinesideError", "ModbusConnection",
+    "Node", "NodeSpec", "OpcUaConnection", "ParamRule", "ParamSpec", "PortSpec", "Problem",
+    "Project", "Quality", "Sample", "Scaling", "Security", "Tag", "ValidationFailed", "Wire",
     "WriteRefused", "WriteRequest",
 ]

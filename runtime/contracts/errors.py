@@ -33,6 +33,11 @@ class ExpressionError(LinesideError):
     """An expression is not valid in the restricted expression language."""
 
 
+class EvaluationError(ExpressionError):
+    """A valid expression could not be computed for these inputs (division by zero,
+    a result too large, a math domain error, an input that is not a number)."""
+
+
 class DriverError(LinesideError):
     """A PLC connection failed to read or write."""
 
