@@ -38,6 +38,15 @@ class EvaluationError(ExpressionError):
     a result too large, a math domain error, an input that is not a number)."""
 
 
+class AddressError(LinesideError, ValueError):
+    """A tag address does not follow its protocol's grammar, or the tag's type or
+    writability does not fit there; `field` names the tag field at fault."""
+
+    def __init__(self, message: str, field: str = "address") -> None:
+        self.field = field
+        super().__init__(message)
+
+
 class DriverError(LinesideError):
     """A PLC connection failed to read or write."""
 

@@ -14,7 +14,6 @@ from typing import Any
 SCHEMA_ID = "lineside.project/1"
 
 TAG_TYPES = ("bool", "int16", "uint16", "int32", "uint32", "float32", "float64", "string")
-MODBUS_AREAS = ("hr", "ir", "coil", "di")
 FLOW_MODES = ("live", "shadow")
 
 

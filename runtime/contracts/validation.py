@@ -8,23 +8,22 @@ of what is wrong and a message a plant engineer understands.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
 
-from runtime.contracts.errors import ExpressionError, Problem, ValidationFailed
+from runtime.contracts.errors import AddressError, ExpressionError, Problem, ValidationFailed
 from runtime.contracts.expression import compile_expression
+from runtime.contracts.modbus_address import parse_address
 from runtime.contracts.models import FEATURE_STATS, ModelInfo
 from runtime.contracts.nodespec import NodeSpec
-from runtime.contracts.project import MODBUS_AREAS, Project
+from runtime.contracts.project import Project
 from runtime.contracts.project_schema import PROJECT_SCHEMA
 
 _SCHEMA_VALIDATOR = Draft202012Validator(PROJECT_SCHEMA)
-_MODBUS_ADDRESS = re.compile(r"^(?P<area>[a-z]+):(?P<offset>\d+)$")
 _OPCUA_ADDRESS = re.compile(r"^(ns=\d+|nsu=[^;]+);(i=\d+|s=.+|g=[0-9a-fA-F-]{36}|b=.+)$|^i=\d+$")
-_MODBUS_WORDS = {"int16": 1, "uint16": 1, "int32": 2, "uint32": 2, "float32": 2, "float64": 4}
 
 
 def load_project(doc: Any, specs: Mapping[str, NodeSpec],
@@ -176,25 +175,19 @@ def _address_problems(tag: dict[str, Any], conn: dict[str, Any], path: str) -> l
             return [Problem(f"{path}.address",
                             f"'{address}' is not an OPC UA node id (e.g. ns=2;s=P101.Flow)")]
         return []
-    match = _MODBUS_ADDRESS.match(address)
-    if not match or match["area"] not in MODBUS_AREAS:
-        return [Problem(f"{path}.address",
-                        f"'{address}' is not a Modbus address: use hr:N, ir:N, coil:N or di:N")]
-    area, offset = match["area"], int(match["offset"])
+    try:
+        modbus_address = parse_address(address)
+    except AddressError as exc:
+        return [Problem(f"{path}.{exc.field}", str(exc))]
+    checks: list[Callable[[], object]] = [lambda: modbus_address.width(tag_type)]
+    if tag.get("writable"):
+        checks.append(modbus_address.check_writable)
     problems = []
-    words = _MODBUS_WORDS.get(tag_type, 1)
-    if offset + words > 65536:
-        problems.append(Problem(f"{path}.address", f"offset {offset} is beyond 65535"))
-    if area in ("coil", "di") and tag_type != "bool":
-        problems.append(Problem(f"{path}.type",
-                                f"a {area} holds a bool; type '{tag_type}' does not fit"))
-    if area in ("hr", "ir") and tag_type in ("bool", "string"):
-        problems.append(Problem(f"{path}.type",
-                                f"type '{tag_type}' is not supported in {area} registers"))
-    if tag.get("writable") and area in ("ir", "di"):
-        problems.append(Problem(f"{path}.writable",
-                                f"{'input registers' if area == 'ir' else 'discrete inputs'} "
-                                "are read-only in Modbus"))
+    for check in checks:
+        try:
+            check()
+        except AddressError as exc:
+            problems.append(Problem(f"{path}.{exc.field}", str(exc)))
     return problems
 
 
