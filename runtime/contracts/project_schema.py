@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from runtime.contracts.project import FLOW_MODES, SCHEMA_ID, TAG_TYPES
+from runtime.contracts.project import (
+    FLOW_MODES,
+    SCHEMA_ID,
+    SECURITY_MODES,
+    SECURITY_POLICIES,
+    TAG_TYPES,
+)
 
 _ID = {"type": "string", "pattern": r"^[A-Za-z0-9_.\-]{1,64}$"}
 _NUMBER = {"type": "number"}
@@ -25,8 +31,8 @@ _OPCUA = {
             "type": "object",
             "additionalProperties": False,
             "properties": {
-                "policy": {"enum": ["None", "Basic256Sha256"]},
-                "mode": {"enum": ["None", "Sign", "SignAndEncrypt"]},
+                "policy": {"enum": list(SECURITY_POLICIES)},
+                "mode": {"enum": list(SECURITY_MODES)},
                 "certificate": {"type": "string"},
                 "private_key": {"type": "string"},
                 "server_certificate": {"type": "string"},
