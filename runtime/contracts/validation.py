@@ -209,7 +209,8 @@ def _flow_problems(flow: dict[str, Any], path: str, specs: Mapping[str, NodeSpec
                                     f"than this runtime's version {spec.version}"))
         problems += _param_problems(node.get("params", {}), spec, f"{n_path}.params", tags,
                                     models)
-    problems += _wire_problems(flow.get("wires", []), f"{path}.wires", node_specs)
+    node_ids = {node["id"] for node in flow["nodes"]}
+    problems += _wire_problems(flow.get("wires", []), f"{path}.wires", node_specs, node_ids)
     return problems
 
 
@@ -307,8 +308,10 @@ def _mapping_problems(model: ModelInfo, features: list[Any], path: str) -> list[
     return problems
 
 
-def _wire_problems(wires: list[dict[str, Any]], path: str,
-                   node_specs: dict[str, NodeSpec]) -> list[Problem]:
+def _wire_problems(wires: list[dict[str, Any]], path: str, node_specs: dict[str, NodeSpec],
+                   node_ids: set[str]) -> list[Problem]:
+    """Problems of the wires between nodes of known type; a wire touching a node of unknown
+    type is skipped (that node is reported once, at its type)."""
     problems = []
     edges: dict[str, set[str]] = {node_id: set() for node_id in node_specs}
     fed: dict[tuple[str, str], int] = {}
@@ -316,9 +319,9 @@ def _wire_problems(wires: list[dict[str, Any]], path: str,
         w_path = f"{path}[{w_index}]"
         (s_node, s_port), (t_node, t_port) = wire["from"].split(":"), wire["to"].split(":")
         s_spec, t_spec = node_specs.get(s_node), node_specs.get(t_node)
-        if s_spec is None:
+        if s_node not in node_ids:
             problems.append(Problem(f"{w_path}.from", f"unknown node '{s_node}'"))
-        if t_spec is None:
+        if t_node not in node_ids:
             problems.append(Problem(f"{w_path}.to", f"unknown node '{t_node}'"))
         if s_spec is None or t_spec is None:
             continue

@@ -107,6 +107,16 @@ def test_every_problem_is_reported_not_just_the_first():
     assert "$.flows[0].nodes[1].type" in paths
 
 
+def test_a_node_of_unknown_type_is_reported_once_and_wires_to_nowhere_still_are():
+    def break_it(d):
+        d["flows"][1]["nodes"][1]["type"] = "math.fuzzy"  # rms: wired in and out
+        d["flows"][1]["wires"].append({"from": "ghost:out", "to": "rms:in"})
+    assert problems_of(with_changes(pump_project(), break_it)) == [
+        ("$.flows[1].nodes[1].type", "unknown node type 'math.fuzzy'"),
+        ("$.flows[1].wires[3].from", "unknown node 'ghost'"),
+    ]
+
+
 @pytest.mark.parametrize("case", sorted(c for c in INVALID if c != "not an object"))
 def test_rejected_deploy_leaves_the_running_project_unchanged(case):
     engine = Engine(REGISTRY, CaptureSink())
