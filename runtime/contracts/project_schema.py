@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from runtime.contracts.project import (
+    CONNECTION_KINDS,
     FLOW_MODES,
     SCHEMA_ID,
     SECURITY_MODES,
@@ -147,7 +148,7 @@ PROJECT_SCHEMA: dict[str, Any] = {
             "items": {
                 "type": "object",
                 "required": ["kind"],
-                "properties": {"kind": {"enum": ["opcua", "modbus"]}},
+                "properties": {"kind": {"enum": list(CONNECTION_KINDS)}},
                 "if": {"properties": {"kind": {"const": "opcua"}}},
                 "then": _OPCUA,
                 "else": _MODBUS,

@@ -19,7 +19,7 @@ from runtime.contracts.expression import compile_expression
 from runtime.contracts.modbus_address import parse_address
 from runtime.contracts.models import FEATURE_STATS, ModelInfo
 from runtime.contracts.nodespec import NodeSpec
-from runtime.contracts.project import Project
+from runtime.contracts.project import CONNECTION_KINDS, Project
 from runtime.contracts.project_schema import PROJECT_SCHEMA
 
 _SCHEMA_VALIDATOR = Draft202012Validator(PROJECT_SCHEMA)
@@ -55,15 +55,19 @@ def validate_project(doc: Any, specs: Mapping[str, NodeSpec],
 def _structure_problems(doc: dict[str, Any]) -> list[Problem]:
     problems = []
     for error in sorted(_SCHEMA_VALIDATOR.iter_errors(doc), key=lambda e: list(e.path)):
-        if error.validator in ("if", "then", "else"):
+        if error.validator in ("if", "then", "else") or _checked_as_another_kind(doc, error):
             continue
         problems.append(Problem(_json_path(error.absolute_path), _schema_message(error)))
-    # A connection of unknown kind would also fail every check of the other kind: keep one.
-    bad_kinds = {p.path.rsplit(".kind", 1)[0] for p in problems if p.path.endswith(".kind")}
-    return [
-        p for p in problems
-        if p.path.endswith(".kind") or not any(p.path.startswith(k + ".") for k in bad_kinds)
-    ]
+    return problems
+
+
+def _checked_as_another_kind(doc: dict[str, Any], error: SchemaError) -> bool:
+    """Whether the error comes from the checks of one connection kind (the schema's then or
+    else) applied to a connection whose kind is missing or unknown: only that is reported."""
+    if not {"then", "else"} & set(error.absolute_schema_path):
+        return False
+    connection = doc["connections"][error.absolute_path[1]]
+    return not isinstance(connection, dict) or connection.get("kind") not in CONNECTION_KINDS
 
 
 def _schema_message(error: SchemaError) -> str:
