@@ -7,6 +7,7 @@ of what is wrong and a message a plant engineer understands.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -41,7 +42,7 @@ def validate_project(doc: Any, specs: Mapping[str, NodeSpec],
     the registered models (id@version → ModelInfo)."""
     if not isinstance(doc, dict):
         return [Problem("$", "the project must be a JSON object")]
-    problems = _structure_problems(doc)
+    problems = _structure_problems(doc) + _non_finite_problems(doc)
     if problems:
         return problems
     problems += _connection_and_tag_problems(doc)
@@ -58,6 +59,22 @@ def _structure_problems(doc: dict[str, Any]) -> list[Problem]:
         if error.validator in ("if", "then", "else") or _checked_as_another_kind(doc, error):
             continue
         problems.append(Problem(_json_path(error.absolute_path), _schema_message(error)))
+    return problems
+
+
+def _non_finite_problems(doc: dict[str, Any]) -> list[Problem]:
+    """JSON has no NaN or infinity, but Python's json module reads them: each is refused,
+    so no envelope, scaling or parameter compares against one."""
+    problems = []
+    stack: list[tuple[str, Any]] = [("$", doc)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            problems.append(Problem(path, f"must be a finite number, found {value}"))
+        elif isinstance(value, dict):
+            stack.extend((f"{path}.{key}", item) for key, item in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", item) for i, item in reversed(list(enumerate(value))))
     return problems
 
 

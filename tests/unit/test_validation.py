@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from runtime.contracts import ValidationFailed
@@ -61,6 +63,12 @@ INVALID = {
     "writable without envelope": (lambda d: d["tags"][2].pop("envelope"), [
         ("$.tags[2].envelope", "writable tag 'P101.speed_sp' needs a write envelope "
                                "(min, max, max_step, min_interval_s)")]),
+    "numbers that are not finite": (lambda d: (
+        d["tags"][2]["envelope"].update(min=math.nan, max_step=math.inf),
+        d["flows"][0]["nodes"][1]["params"].update(on_above=-math.inf)), [
+        ("$.tags[2].envelope.min", "must be a finite number, found nan"),
+        ("$.tags[2].envelope.max_step", "must be a finite number, found inf"),
+        ("$.flows[0].nodes[1].params.on_above", "must be a finite number, found -inf")]),
     "envelope min above max": (lambda d: d["tags"][2]["envelope"].update(min=60), [
         ("$.tags[2].envelope.min", "envelope min 60 is above max 50")]),
     "duplicate tag id": (lambda d: d["tags"][1].update(id="P101.vibration"), [
