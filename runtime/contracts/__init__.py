@@ -4,7 +4,9 @@ No I/O, no asyncio, no Qt (an import-linter contract keeps it so).
 """
 
 from runtime.contracts.errors import (
+    AddressError,
     DriverError,
+    EvaluationError,
     ExpressionError,
     LinesideError,
     Problem,
@@ -37,9 +39,9 @@ from runtime.contracts.project import (
 )
 
 __all__ = [
-    "BAD", "GOOD", "SCHEMA_ID", "DriverError", "Envelope", "Event", "EventKind",
-    "ExpressionError", "Flow", "LineMode", "LinesideError", "ModbusConnection", "Node",
-    "NodeSpec", "OpcUaConnection", "ParamRule", "ParamSpec", "PortSpec", "Problem", "Project",
-    "Quality", "Sample", "Scaling", "Security", "Tag", "ValidationFailed", "Wire",
-    "WriteRefused", "WriteRequest",
+    "BAD", "GOOD", "SCHEMA_ID", "AddressError", "DriverError", "Envelope", "EvaluationError",
+    "Event", "EventKind", "ExpressionError", "Flow", "LineMode", "LinesideError",
+    "ModbusConnection", "Node", "NodeSpec", "OpcUaConnection", "ParamRule", "ParamSpec",
+    "PortSpec", "Problem", "Project", "Quality", "Sample", "Scaling", "Security", "Tag",
+    "ValidationFailed", "Wire", "WriteRefused", "WriteRequest",
 ]

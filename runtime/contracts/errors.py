@@ -33,6 +33,20 @@ class ExpressionError(LinesideError):
     """An expression is not valid in the restricted expression language."""
 
 
+class EvaluationError(ExpressionError):
+    """A valid expression could not be computed for these inputs (division by zero,
+    a result too large, a math domain error, an input that is not a number)."""
+
+
+class AddressError(LinesideError, ValueError):
+    """A tag address does not follow its protocol's grammar, or the tag's type or
+    writability does not fit there; `field` names the tag field at fault."""
+
+    def __init__(self, message: str, field: str = "address") -> None:
+        self.field = field
+        super().__init__(message)
+
+
 class DriverError(LinesideError):
     """A PLC connection failed to read or write."""
 

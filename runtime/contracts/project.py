@@ -14,8 +14,12 @@ from typing import Any
 SCHEMA_ID = "lineside.project/1"
 
 TAG_TYPES = ("bool", "int16", "uint16", "int32", "uint32", "float32", "float64", "string")
-MODBUS_AREAS = ("hr", "ir", "coil", "di")
 FLOW_MODES = ("live", "shadow")
+CONNECTION_KINDS = ("opcua", "modbus")
+# OPC UA security policies the runtime offers (the driver has asyncua's class for each);
+# the deprecated Basic128Rsa15 and Basic256 are left out on purpose.
+SECURITY_POLICIES = ("None", "Basic256Sha256", "Aes128Sha256RsaOaep", "Aes256Sha256RsaPss")
+SECURITY_MODES = ("None", "Sign", "SignAndEncrypt")
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from runtime.contracts.project import FLOW_MODES, SCHEMA_ID, TAG_TYPES
+from runtime.contracts.project import (
+    CONNECTION_KINDS,
+    FLOW_MODES,
+    SCHEMA_ID,
+    SECURITY_MODES,
+    SECURITY_POLICIES,
+    TAG_TYPES,
+)
 
 _ID = {"type": "string", "pattern": r"^[A-Za-z0-9_.\-]{1,64}$"}
 _NUMBER = {"type": "number"}
@@ -25,8 +32,8 @@ _OPCUA = {
             "type": "object",
             "additionalProperties": False,
             "properties": {
-                "policy": {"enum": ["None", "Basic256Sha256"]},
-                "mode": {"enum": ["None", "Sign", "SignAndEncrypt"]},
+                "policy": {"enum": list(SECURITY_POLICIES)},
+                "mode": {"enum": list(SECURITY_MODES)},
                 "certificate": {"type": "string"},
                 "private_key": {"type": "string"},
                 "server_certificate": {"type": "string"},
@@ -141,7 +148,7 @@ PROJECT_SCHEMA: dict[str, Any] = {
             "items": {
                 "type": "object",
                 "required": ["kind"],
-                "properties": {"kind": {"enum": ["opcua", "modbus"]}},
+                "properties": {"kind": {"enum": list(CONNECTION_KINDS)}},
                 "if": {"properties": {"kind": {"const": "opcua"}}},
                 "then": _OPCUA,
                 "else": _MODBUS,

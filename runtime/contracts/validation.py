@@ -7,24 +7,24 @@ of what is wrong and a message a plant engineer understands.
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
 
-from runtime.contracts.errors import ExpressionError, Problem, ValidationFailed
+from runtime.contracts.errors import AddressError, ExpressionError, Problem, ValidationFailed
 from runtime.contracts.expression import compile_expression
+from runtime.contracts.modbus_address import parse_address
 from runtime.contracts.models import FEATURE_STATS, ModelInfo
 from runtime.contracts.nodespec import NodeSpec
-from runtime.contracts.project import MODBUS_AREAS, Project
+from runtime.contracts.project import CONNECTION_KINDS, Project
 from runtime.contracts.project_schema import PROJECT_SCHEMA
 
 _SCHEMA_VALIDATOR = Draft202012Validator(PROJECT_SCHEMA)
-_MODBUS_ADDRESS = re.compile(r"^(?P<area>[a-z]+):(?P<offset>\d+)$")
 _OPCUA_ADDRESS = re.compile(r"^(ns=\d+|nsu=[^;]+);(i=\d+|s=.+|g=[0-9a-fA-F-]{36}|b=.+)$|^i=\d+$")
-_MODBUS_WORDS = {"int16": 1, "uint16": 1, "int32": 2, "uint32": 2, "float32": 2, "float64": 4}
 
 
 def load_project(doc: Any, specs: Mapping[str, NodeSpec],
@@ -42,7 +42,7 @@ def validate_project(doc: Any, specs: Mapping[str, NodeSpec],
     the registered models (id@version → ModelInfo)."""
     if not isinstance(doc, dict):
         return [Problem("$", "the project must be a JSON object")]
-    problems = _structure_problems(doc)
+    problems = _structure_problems(doc) + _non_finite_problems(doc)
     if problems:
         return problems
     problems += _connection_and_tag_problems(doc)
@@ -56,15 +56,35 @@ def validate_project(doc: Any, specs: Mapping[str, NodeSpec],
 def _structure_problems(doc: dict[str, Any]) -> list[Problem]:
     problems = []
     for error in sorted(_SCHEMA_VALIDATOR.iter_errors(doc), key=lambda e: list(e.path)):
-        if error.validator in ("if", "then", "else"):
+        if error.validator in ("if", "then", "else") or _checked_as_another_kind(doc, error):
             continue
         problems.append(Problem(_json_path(error.absolute_path), _schema_message(error)))
-    # A connection of unknown kind would also fail every check of the other kind: keep one.
-    bad_kinds = {p.path.rsplit(".kind", 1)[0] for p in problems if p.path.endswith(".kind")}
-    return [
-        p for p in problems
-        if p.path.endswith(".kind") or not any(p.path.startswith(k + ".") for k in bad_kinds)
-    ]
+    return problems
+
+
+def _non_finite_problems(doc: dict[str, Any]) -> list[Problem]:
+    """JSON has no NaN or infinity, but Python's json module reads them: each is refused,
+    so no envelope, scaling or parameter compares against one."""
+    problems = []
+    stack: list[tuple[str, Any]] = [("$", doc)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            problems.append(Problem(path, f"must be a finite number, found {value}"))
+        elif isinstance(value, dict):
+            stack.extend((f"{path}.{key}", item) for key, item in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", item) for i, item in reversed(list(enumerate(value))))
+    return problems
+
+
+def _checked_as_another_kind(doc: dict[str, Any], error: SchemaError) -> bool:
+    """Whether the error comes from the checks of one connection kind (the schema's then or
+    else) applied to a connection whose kind is missing or unknown: only that is reported."""
+    if not {"then", "else"} & set(error.absolute_schema_path):
+        return False
+    connection = doc["connections"][error.absolute_path[1]]
+    return not isinstance(connection, dict) or connection.get("kind") not in CONNECTION_KINDS
 
 
 def _schema_message(error: SchemaError) -> str:
@@ -176,25 +196,19 @@ def _address_problems(tag: dict[str, Any], conn: dict[str, Any], path: str) -> l
             return [Problem(f"{path}.address",
                             f"'{address}' is not an OPC UA node id (e.g. ns=2;s=P101.Flow)")]
         return []
-    match = _MODBUS_ADDRESS.match(address)
-    if not match or match["area"] not in MODBUS_AREAS:
-        return [Problem(f"{path}.address",
-                        f"'{address}' is not a Modbus address: use hr:N, ir:N, coil:N or di:N")]
-    area, offset = match["area"], int(match["offset"])
+    try:
+        modbus_address = parse_address(address)
+    except AddressError as exc:
+        return [Problem(f"{path}.{exc.field}", str(exc))]
+    checks: list[Callable[[], object]] = [lambda: modbus_address.width(tag_type)]
+    if tag.get("writable"):
+        checks.append(modbus_address.check_writable)
     problems = []
-    words = _MODBUS_WORDS.get(tag_type, 1)
-    if offset + words > 65536:
-        problems.append(Problem(f"{path}.address", f"offset {offset} is beyond 65535"))
-    if area in ("coil", "di") and tag_type != "bool":
-        problems.append(Problem(f"{path}.type",
-                                f"a {area} holds a bool; type '{tag_type}' does not fit"))
-    if area in ("hr", "ir") and tag_type in ("bool", "string"):
-        problems.append(Problem(f"{path}.type",
-                                f"type '{tag_type}' is not supported in {area} registers"))
-    if tag.get("writable") and area in ("ir", "di"):
-        problems.append(Problem(f"{path}.writable",
-                                f"{'input registers' if area == 'ir' else 'discrete inputs'} "
-                                "are read-only in Modbus"))
+    for check in checks:
+        try:
+            check()
+        except AddressError as exc:
+            problems.append(Problem(f"{path}.{exc.field}", str(exc)))
     return problems
 
 
@@ -216,7 +230,8 @@ def _flow_problems(flow: dict[str, Any], path: str, specs: Mapping[str, NodeSpec
                                     f"than this runtime's version {spec.version}"))
         problems += _param_problems(node.get("params", {}), spec, f"{n_path}.params", tags,
                                     models)
-    problems += _wire_problems(flow.get("wires", []), f"{path}.wires", node_specs)
+    node_ids = {node["id"] for node in flow["nodes"]}
+    problems += _wire_problems(flow.get("wires", []), f"{path}.wires", node_specs, node_ids)
     return problems
 
 
@@ -314,8 +329,10 @@ def _mapping_problems(model: ModelInfo, features: list[Any], path: str) -> list[
     return problems
 
 
-def _wire_problems(wires: list[dict[str, Any]], path: str,
-                   node_specs: dict[str, NodeSpec]) -> list[Problem]:
+def _wire_problems(wires: list[dict[str, Any]], path: str, node_specs: dict[str, NodeSpec],
+                   node_ids: set[str]) -> list[Problem]:
+    """Problems of the wires between nodes of known type; a wire touching a node of unknown
+    type is skipped (that node is reported once, at its type)."""
     problems = []
     edges: dict[str, set[str]] = {node_id: set() for node_id in node_specs}
     fed: dict[tuple[str, str], int] = {}
@@ -323,9 +340,9 @@ def _wire_problems(wires: list[dict[str, Any]], path: str,
         w_path = f"{path}[{w_index}]"
         (s_node, s_port), (t_node, t_port) = wire["from"].split(":"), wire["to"].split(":")
         s_spec, t_spec = node_specs.get(s_node), node_specs.get(t_node)
-        if s_spec is None:
+        if s_node not in node_ids:
             problems.append(Problem(f"{w_path}.from", f"unknown node '{s_node}'"))
-        if t_spec is None:
+        if t_node not in node_ids:
             problems.append(Problem(f"{w_path}.to", f"unknown node '{t_node}'"))
         if s_spec is None or t_spec is None:
             continue

@@ -19,19 +19,12 @@ from typing import Any
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
-from runtime.contracts.errors import DriverError
+from runtime.contracts.errors import AddressError, DriverError
 from runtime.contracts.messages import Quality, Sample
+from runtime.contracts.modbus_address import ModbusAddress, parse_address
 from runtime.contracts.project import ModbusConnection, Tag
 from runtime.drivers.base import Clock, OnSamples, OnStatus, SupervisedHub, describe, to_eng
-from runtime.drivers.modbus_blocks import (
-    AREA_NAMES,
-    WRITABLE_AREAS,
-    Block,
-    ModbusAddress,
-    check_tags,
-    parse_address,
-    plan_blocks,
-)
+from runtime.drivers.modbus_blocks import Block, check_tags, plan_blocks
 from runtime.drivers.modbus_codec import decode, encode
 from runtime.supervision import Supervisor
 
@@ -107,11 +100,10 @@ class ModbusHub(SupervisedHub):
         """Write an engineering value to a holding register or coil tag."""
         tag = self._tag(tag_id)
         address = self._addresses[tag_id]
-        if address.area not in WRITABLE_AREAS:
-            raise DriverError(
-                f"cannot write {tag_id}: {address} is a read-only {AREA_NAMES[address.area]}; "
-                "only holding registers (hr) and coils can be written"
-            )
+        try:
+            address.check_writable()
+        except AddressError as exc:
+            raise DriverError(f"cannot write {tag_id}: {exc}") from None
         raw = self._raw_for_write(tag, value)
         client = self._require_connected("write", tag_id, self._client)
         unit = self._connection.unit_id

@@ -1,7 +1,8 @@
-"""Modbus addresses and read planning: which contiguous blocks to read for a set of tags.
+"""Modbus read planning: which contiguous blocks to read for a set of tags.
 
-Pure functions, no I/O. Tags are grouped per area into blocks of at most 125 registers or
-2000 bits; neighbours separated by a small gap are merged so one request reads both.
+Pure functions, no I/O; the address grammar is runtime.contracts.modbus_address. Tags are
+grouped per area into blocks of at most 125 registers or 2000 bits; neighbours separated by
+a small gap are merged so one request reads both.
 """
 
 from __future__ import annotations
@@ -9,38 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from runtime.contracts.errors import AddressError
+from runtime.contracts.modbus_address import AREAS, BIT_AREAS, parse_address
 from runtime.contracts.project import Tag
-from runtime.drivers.modbus_codec import register_count
 
-AREAS = ("hr", "ir", "coil", "di")
-BIT_AREAS = ("coil", "di")
-WRITABLE_AREAS = ("hr", "coil")
-AREA_NAMES = {
-    "hr": "holding register",
-    "ir": "input register",
-    "coil": "coil",
-    "di": "discrete input",
-}
 MAX_REGISTERS = 125
 MAX_BITS = 2000
 MAX_GAP_REGISTERS = 8
 MAX_GAP_BITS = 128
-
-
-@dataclass(frozen=True, slots=True)
-class ModbusAddress:
-    """A parsed tag address: area and zero-based index."""
-
-    area: str
-    index: int
-
-    @property
-    def is_bit(self) -> bool:
-        """True for coils and discrete inputs."""
-        return self.area in BIT_AREAS
-
-    def __str__(self) -> str:
-        return f"{self.area}:{self.index}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,41 +51,13 @@ class Block:
         return _merge(self.area, [(self.start + s.offset, s) for s in self.slots], max_gap=0)
 
 
-def parse_address(text: str) -> ModbusAddress:
-    """`hr:N`, `ir:N`, `coil:N` or `di:N` (N zero-based, 0..65535); ValueError otherwise."""
-    area, sep, number = text.strip().partition(":")
-    area = area.lower()
-    if not sep or area not in AREAS or not number.strip().isdigit():
-        raise ValueError(
-            f"address {text!r} is not a Modbus address (expected hr:N, ir:N, coil:N or di:N)"
-        )
-    index = int(number)
-    if index > 0xFFFF:
-        raise ValueError(f"address {text!r} is beyond the last Modbus address 65535")
-    return ModbusAddress(area, index)
-
-
-def tag_width(tag: Tag, address: ModbusAddress) -> int:
-    """Registers (or bits) the tag occupies; ValueError when type and area don't match."""
-    if address.is_bit:
-        if tag.type != "bool":
-            raise ValueError(f"{AREA_NAMES[address.area]}s hold bools, not {tag.type}")
-        return 1
-    if tag.type == "bool":
-        raise ValueError("a bool must be a coil or a discrete input, not a register")
-    width = register_count(tag.type)
-    if address.index + width > 0x10000:
-        raise ValueError(f"{tag.type} at {address} runs past the last register")
-    return width
-
-
 def check_tags(tags: Iterable[Tag]) -> list[str]:
     """Every problem with the tags' addresses and types, one plain message each."""
     problems = []
     for tag in tags:
         try:
-            tag_width(tag, parse_address(tag.address))
-        except ValueError as exc:
+            parse_address(tag.address).width(tag.type)
+        except AddressError as exc:
             problems.append(f"tag {tag.id} ({tag.address}): {exc}")
     return problems
 
@@ -118,7 +67,7 @@ def plan_blocks(tags: Sequence[Tag]) -> list[Block]:
     by_area: dict[str, list[tuple[int, Slot]]] = {}
     for tag in tags:
         address = parse_address(tag.address)
-        width = tag_width(tag, address)
+        width = address.width(tag.type)
         by_area.setdefault(address.area, []).append((address.index, Slot(tag, 0, width)))
     blocks = []
     for area in AREAS:

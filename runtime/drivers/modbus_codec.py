@@ -11,14 +11,8 @@ import math
 import struct
 from collections.abc import Sequence
 
-REGISTER_COUNTS: dict[str, int] = {
-    "int16": 1,
-    "uint16": 1,
-    "int32": 2,
-    "uint32": 2,
-    "float32": 2,
-    "float64": 4,
-}
+from runtime.contracts.modbus_address import register_count
+
 _FORMATS = {
     "int16": "h",
     "uint16": "H",
@@ -28,16 +22,6 @@ _FORMATS = {
     "float64": "d",
 }
 _ORDERS = ("big", "little")
-
-
-def register_count(kind: str) -> int:
-    """How many registers a value of this tag type takes; ValueError for non-register types."""
-    try:
-        return REGISTER_COUNTS[kind]
-    except KeyError:
-        raise ValueError(
-            f"type {kind!r} can't be stored in registers (use one of {', '.join(REGISTER_COUNTS)})"
-        ) from None
 
 
 def decode(

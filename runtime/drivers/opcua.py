@@ -27,7 +27,7 @@ from cryptography import x509
 
 from runtime.contracts.errors import DriverError
 from runtime.contracts.messages import Quality, Sample
-from runtime.contracts.project import OpcUaConnection, Tag
+from runtime.contracts.project import SECURITY_POLICIES, OpcUaConnection, Tag
 from runtime.drivers.base import (
     Clock,
     ConnectionLost,
@@ -87,6 +87,11 @@ class BrowseEntry:
     node_class: str
     data_type: str = ""
     tag_type: str = ""
+
+
+def security_policy_class(policy: str) -> type[security_policies.SecurityPolicy]:
+    """asyncua's class for a policy of SECURITY_POLICIES (its name without the prefix)."""
+    return getattr(security_policies, f"SecurityPolicy{policy}")
 
 
 def split_address(address: str) -> tuple[str | None, ua.NodeId]:
@@ -183,10 +188,10 @@ class OpcUaHub(SupervisedHub):
                 problems.append(f"tag {tag.id}: type {tag.type!r} is not supported over OPC UA")
         security = connection.security
         if security.policy not in ("", "None"):
-            if getattr(security_policies, f"SecurityPolicy{security.policy}", None) is None:
+            if security.policy not in SECURITY_POLICIES:
                 problems.append(
-                    f"security policy {security.policy!r} is not supported (use None, "
-                    "Basic256Sha256, Aes128Sha256RsaOaep or Aes256Sha256RsaPss)"
+                    f"security policy {security.policy!r} is not supported (use one of "
+                    f"{', '.join(SECURITY_POLICIES)})"
                 )
             if security.mode not in ("", "None", *SECURITY_MODES):
                 problems.append(f"security mode {security.mode!r} must be Sign or SignAndEncrypt")
@@ -438,7 +443,7 @@ class OpcUaHub(SupervisedHub):
         security = self._connection.security
         if security.policy in ("", "None"):
             return
-        policy = getattr(security_policies, f"SecurityPolicy{security.policy}")
+        policy = security_policy_class(security.policy)
         mode = SECURITY_MODES.get(security.mode, ua.MessageSecurityMode.SignAndEncrypt)
         cert = await uacrypto.load_certificate(security.certificate)
         client.application_uri = _application_uri(cert) or APPLICATION_URI

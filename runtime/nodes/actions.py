@@ -15,7 +15,8 @@ class WriteTag(Node):
     With `on_true` set, the input is a trigger and that value is written while it is true.
 
     A value within `min_change` of the last written one is not written again. Refusals are
-    recorded as events once per change of reason, so a bad sensor does not flood the log.
+    recorded as events once per change of the rule that refused (runtime.engine.safety),
+    so a bad sensor or a drifting read-back does not flood the log.
     """
 
     def setup(self, params: dict[str, Any]) -> None:
@@ -36,13 +37,14 @@ class WriteTag(Node):
             if (q == GOOD and self.last_written is not None
                     and abs(v - self.last_written) < self.min_change):
                 continue
-            current = self.ctx.tag_value(self.tag_id)
-            current_value = current[1] if current and current[2] == GOOD else None
-            decision = guard_write(tag, float(v), q, self.ctx.line_mode, t, current_value,
-                                   self.ctx.last_write_ts(self.tag_id))
+            _, read_back, read_back_quality = self.ctx.tag_value(self.tag_id) or (
+                None, None, None)
+            decision = guard_write(tag, float(v), q, self.ctx.line_mode, t,
+                                   read_back=read_back, read_back_quality=read_back_quality,
+                                   last_write_ts=self.ctx.last_write_ts(self.tag_id))
             if decision.refused:
-                if decision.refused != self.refusal:
-                    self.refusal = decision.refused
+                if decision.rule != self.refusal:
+                    self.refusal = decision.rule
                     self.ctx.emit_event(EventKind.WRITE_REFUSED, t, tag=self.tag_id,
                                         requested=v, reason=decision.refused)
                 continue

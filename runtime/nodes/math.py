@@ -7,7 +7,7 @@ import math
 from collections import deque
 from typing import Any
 
-from runtime.contracts import BAD, GOOD
+from runtime.contracts import BAD, GOOD, ExpressionError
 from runtime.contracts.expression import compile_expression
 from runtime.nodes.base import JoinNode, Node
 
@@ -126,7 +126,13 @@ class RateOfChange(Node):
 
 
 class Expression(JoinNode):
-    """Evaluates an arithmetic/comparison expression over inputs a, b, c, d."""
+    """Evaluates an arithmetic/comparison expression over inputs a, b, c, d.
+
+    A sample whose expression cannot be evaluated (division by zero, a result too large, a
+    math domain error, an input that is not a number) goes out as NaN with BAD quality, as
+    does a result that is not a finite number: the flow keeps running and nothing
+    downstream acts on it. The first failure of a run of failures is logged.
+    """
 
     def setup(self, params: dict[str, Any]) -> None:
         super().setup(params)
@@ -142,14 +148,17 @@ class Expression(JoinNode):
 
     def combine(self, latest: dict[str, Any]) -> Any:
         try:
-            return self.expression.evaluate(latest)
-        except (ArithmeticError, ValueError, TypeError) as exc:
+            value = self.expression.evaluate(latest)
+        except ExpressionError as exc:
             if not self.failed:
                 log.warning("expression.failed flow=%s node=%s error=%s", self.ctx.flow_id,
                             self.ctx.node_id, exc)
             self.failed = True
             return NAN
+        self.failed = False
+        return value
 
     def emit(self, port: str, ts: list[float], values: list[Any], quality: list[int]) -> None:
-        quality = [BAD if v != v else q for v, q in zip(values, quality, strict=True)]
+        quality = [BAD if isinstance(v, float) and not math.isfinite(v) else q
+                   for v, q in zip(values, quality, strict=True)]
         super().emit(port, ts, values, quality)

@@ -31,8 +31,11 @@ def test_validate_prints_every_problem_and_fails(tmp_path):
     path.write_text(json.dumps(doc))
     result = lineside_runtime("validate", str(path))
     assert result.returncode == 1
-    assert "$.tags[0].connection: unknown connection 'nowhere'" in result.stdout
-    assert "$.flows[0].nodes[1].params.on_above: must be a number" in result.stdout
+    assert result.stdout.splitlines() == [
+        f"{path}: $.tags[0].connection: unknown connection 'nowhere'",
+        f"{path}: $.flows[0].nodes[1].params.on_above: must be a number, found 'hot'",
+    ]
+    assert "2 problem(s); nothing would be deployed" in result.stderr
 
 
 def test_validate_reports_broken_json_with_its_position(tmp_path):
@@ -50,7 +53,10 @@ def test_run_refuses_an_invalid_project_with_its_problems(tmp_path):
     path.write_text(json.dumps(doc))
     result = lineside_runtime("run", "--project", str(path), "--data-dir", str(tmp_path / "d"))
     assert result.returncode == 2
-    assert "$.flows[0].nodes[0].type: unknown node type 'source.nothing'" in result.stderr
+    assert result.stderr.splitlines()[-2:] == [
+        "lineside-runtime: project has 1 problem(s):",
+        "  $.flows[0].nodes[0].type: unknown node type 'source.nothing'",
+    ]
 
 
 def test_demo_runs_headless_and_stops_cleanly(tmp_path):

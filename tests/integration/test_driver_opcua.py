@@ -19,7 +19,13 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from runtime.contracts.errors import DriverError
 from runtime.contracts.messages import Quality
-from runtime.contracts.project import OpcUaConnection, Scaling, Security, Tag
+from runtime.contracts.project import (
+    SECURITY_POLICIES,
+    OpcUaConnection,
+    Scaling,
+    Security,
+    Tag,
+)
 from runtime.drivers import make_hub
 from runtime.drivers.opcua import OpcUaHub
 from tests.integration.test_driver_support import Recorder, running_hub
@@ -389,3 +395,36 @@ async def test_a_consumer_that_dies_is_a_lost_connection_and_data_flows_again(si
         assert hub.status.reconnects == 1
     finally:
         await hub.stop()
+
+
+@pytest.mark.parametrize("policy", [p for p in SECURITY_POLICIES if p != "None"])
+async def test_every_security_policy_a_project_may_name_connects(tmp_path, policy):
+    server_cert, server_key = _certificate(
+        tmp_path, "server", "urn:lineside:test:server", ExtendedKeyUsageOID.SERVER_AUTH
+    )
+    client_cert, client_key = _certificate(
+        tmp_path, "client", "urn:lineside:test:client", ExtendedKeyUsageOID.CLIENT_AUTH
+    )
+    server = Server()
+    server.disable_clock()
+    await server.init()
+    await server.set_application_uri("urn:lineside:test:server")
+    server.set_endpoint("opc.tcp://127.0.0.1:0/secure")
+    server.set_security_policy([getattr(ua.SecurityPolicyType, f"{policy}_SignAndEncrypt")])
+    await server.load_certificate(str(server_cert))
+    await server.load_private_key(str(server_key))
+    idx = await server.register_namespace("urn:lineside:test")
+    await server.nodes.objects.add_variable(ua.NodeId("level", idx), "level", 4.5,
+                                            ua.VariantType.Double)
+    await server.start()
+    try:
+        security = Security(policy=policy, mode="SignAndEncrypt", certificate=str(client_cert),
+                            private_key=str(client_key), server_certificate=str(server_cert))
+        conn = plc(f"opc.tcp://127.0.0.1:{server.bserver.port}/secure", security=security)
+        rec = Recorder()
+        tags = [Tag("level", "plc", "nsu=urn:lineside:test;s=level", "float64")]
+        async with running_hub(conn, tags, rec):
+            await rec.wait_for(lambda: rec.all_have(["level"], Quality.GOOD), 5, "the value")
+            assert rec.latest()["level"].value == 4.5
+    finally:
+        await server.stop()

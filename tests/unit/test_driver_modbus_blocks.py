@@ -1,23 +1,13 @@
-"""Modbus address parsing and read-block planning."""
+"""Modbus read-block planning, and the driver's up-front check of tags."""
 
 from __future__ import annotations
 
-import pytest
-
 from runtime.contracts.project import Tag
-from runtime.drivers.modbus_blocks import check_tags, parse_address, plan_blocks
+from runtime.drivers.modbus_blocks import check_tags, plan_blocks
 
 
 def tag(tag_id: str, address: str, kind: str = "float32") -> Tag:
     return Tag(id=tag_id, connection="vfd", address=address, type=kind)
-
-
-def test_addresses_parse_and_bad_ones_say_why():
-    assert str(parse_address("hr:0")) == "hr:0"
-    assert parse_address(" COIL:12 ").area == "coil"
-    for bad in ("40001", "hr:", "xr:1", "hr:-1", "hr:65536"):
-        with pytest.raises(ValueError, match="address"):
-            parse_address(bad)
 
 
 def test_type_and_area_must_match():

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from runtime.drivers.modbus_codec import REGISTER_COUNTS, decode, encode, register_count
+from runtime.contracts.modbus_address import REGISTER_COUNTS, register_count
+from runtime.drivers.modbus_codec import decode, encode
 
 ORDERS = st.sampled_from(["big", "little"])
 INT_RANGES = {

@@ -141,11 +141,16 @@ def _write_flow(doc, **write_params):
     })
 
 
+def read_back(engine, value=45.0, quality=GOOD):
+    """The setpoint as read from the PLC: a max_step envelope steps from it."""
+    engine.ingest_columns("VFD.speed_sp", [0.0], [value], [quality])
+
+
 def test_writes_stay_inside_the_envelope():
     sink = CaptureSink()
     engine = Engine(REGISTRY, sink)
     engine.deploy(with_changes(pump_project(), _write_flow))
-    engine.ingest_columns("VFD.speed_sp", [0.0], [45.0], [GOOD])
+    read_back(engine)
     feed(engine, "P101.vibration", [15.0], start=1)   # wants 45 → 45
     feed(engine, "P101.vibration", [40.0], start=2)   # wants 20 → min 30, step from 45 → 35
     feed(engine, "P101.vibration", [-10.0], start=3)  # wants 70 → max 50
@@ -167,12 +172,41 @@ def test_no_write_on_bad_input_or_in_manual_mode():
     assert reasons == ["input quality is not good", "line is in manual mode"]
 
 
+def test_no_write_without_a_good_read_back_to_step_from():
+    sink = CaptureSink()
+    engine = Engine(REGISTRY, sink)
+    engine.deploy(with_changes(pump_project(), _write_flow))
+    feed(engine, "P101.vibration", [15.0])  # the setpoint was never read
+    read_back(engine, 45.0, BAD)
+    feed(engine, "P101.vibration", [16.0], start=1)
+    assert sink.writes == []
+    read_back(engine, 45.0)
+    feed(engine, "P101.vibration", [17.0], start=2)
+    assert [w.value for w in sink.writes] == [43.0]
+    reasons = [e.data["reason"] for e in sink.events if e.kind == EventKind.WRITE_REFUSED]
+    assert reasons == ["no good read-back of tag VFD.speed_sp to step from (max step 10)"]
+
+
+def test_a_read_back_out_of_reach_is_refused_once_however_it_drifts():
+    sink = CaptureSink()
+    engine = Engine(REGISTRY, sink)
+    engine.deploy(with_changes(pump_project(), _write_flow))
+    for i, drifting in enumerate([65.0, 66.0, 67.0]):  # max 50, max_step 10
+        read_back(engine, drifting)
+        feed(engine, "P101.vibration", [15.0 + i], start=i)
+    assert sink.writes == []
+    reasons = [e.data["reason"] for e in sink.events if e.kind == EventKind.WRITE_REFUSED]
+    assert reasons == ["read-back 65 of tag VFD.speed_sp is more than the max step 10 outside "
+                       "the envelope 30 to 50"]
+
+
 def test_min_interval_between_writes():
     sink = CaptureSink()
     engine = Engine(REGISTRY, sink)
     doc = with_changes(pump_project(), _write_flow)
     doc["tags"][3]["envelope"]["min_interval_s"] = 10
     engine.deploy(doc)
+    read_back(engine)
     feed(engine, "P101.vibration", [15.0, 16.0, 17.0, 18.0])
     feed(engine, "P101.vibration", [19.0], start=10)
     assert [(w.ts, w.value) for w in sink.writes] == [(0.0, 45.0), (10.0, 41.0)]
@@ -191,6 +225,7 @@ def test_write_on_true_writes_the_set_value_only_while_true():
         ], "wires": [{"from": "src:out", "to": "high:in"},
                      {"from": "high:out", "to": "write:in"}]})
     engine.deploy(with_changes(pump_project(), flow))
+    read_back(engine)
     feed(engine, "P101.vibration", [2.0, 8.0, 9.0, 3.0, 8.0])
     assert [(w.ts, w.value) for w in sink.writes] == [(1.0, 40.0)]
 
@@ -201,6 +236,7 @@ def test_shadow_flow_actions_are_captured_not_executed():
     doc = with_changes(pump_project(), _write_flow)
     doc["flows"][2]["mode"] = "shadow"
     engine.deploy(doc)
+    read_back(engine)
     feed(engine, "P101.vibration", [15.0])
     assert live.writes == []
     shadow = engine.shadow_captures()["slow_down"]

@@ -117,6 +117,21 @@ def test_expression_over_two_inputs():
     assert [v for _, v, _ in got] == [5.0, pytest.approx(7.2111025509)]
 
 
+def test_a_sample_the_expression_cannot_evaluate_goes_out_bad_and_the_flow_goes_on():
+    feeds = [("a", 0.0, 10, GOOD), ("b", 1.0, 400, GOOD), ("a", 2.0, -8.0, GOOD),
+             ("b", 3.0, 1 / 3, GOOD), ("a", 4.0, 8.0, GOOD)]
+    got = run_node("math.expression", {"expression": "a ** b"}, feeds, ("a", "b"))
+    assert [t for t, _, _ in got] == [1.0, 2.0, 3.0, 4.0]
+    assert [(math.isnan(v), q) for _, v, q in got[:3]] == [(True, BAD)] * 3
+    assert got[3][1:] == (pytest.approx(2.0), GOOD)
+
+
+def test_a_result_that_is_not_finite_goes_out_bad():
+    got = run_node("math.expression", {"expression": "a * 1e308"},
+                   [("a", 0.0, 10.0, GOOD), ("a", 1.0, 1.0, GOOD)], ("a",))
+    assert [(v, q) for _, v, q in got] == [(math.inf, BAD), (1e308, GOOD)]
+
+
 @pytest.mark.parametrize("text", ["__import__('os')", "a.real", "[a]", "lambda: 1",
                                   "open('x')", "a if", "'text'", "b"])
 def test_expression_language_refuses_what_it_does_not_allow(text):
