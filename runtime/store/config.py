@@ -41,6 +41,9 @@ class StoreConfig:
     disk_full_retry_s: float = 5.0
     summary_interval_s: float = 5.0
     max_shelve_s: float = DAY_S
+    open_lock_timeout_s: float = 30.0
+    """How long opening waits for another process to release a lock on the file before it
+    refuses to start (StoreLocked)."""
 
     def __post_init__(self) -> None:
         positive = (
@@ -53,6 +56,9 @@ class StoreConfig:
         for name in positive:
             if not getattr(self, name) > 0:
                 raise ValueError(f"store config: {name} must be > 0, got {getattr(self, name)!r}")
+        if not self.open_lock_timeout_s >= 0:
+            raise ValueError("store config: open_lock_timeout_s must be >= 0, got "
+                             f"{self.open_lock_timeout_s!r}")
         if self.outbox_policy not in OUTBOX_POLICIES:
             raise ValueError(
                 f"store config: outbox_policy {self.outbox_policy!r} is not one of "

@@ -64,14 +64,17 @@ class Store:
     """A durable store in one SQLite file; one writer thread, readers on their own connections.
 
     Opening checks the file: a newer schema raises SchemaTooNew; a corrupt or foreign file is
-    moved aside (see `recovered_from`) and a fresh store created.
+    moved aside (see `recovered_from`) and a fresh store created; a file another process
+    keeps locked for config.open_lock_timeout_s raises StoreLocked, and one that can't be
+    used for another reason (I/O, permissions) StoreUnavailable, both leaving it untouched.
     """
 
     def __init__(self, path: str | Path, config: StoreConfig | None = None, *,
                  log_commits: bool = False, clock: Callable[[], float] = time.time) -> None:
         self.path = Path(path)
         self.config = config or StoreConfig()
-        self.recovered_from: Path | None = opening.prepare(self.path)
+        self.recovered_from: Path | None = opening.prepare(self.path,
+                                                           self.config.open_lock_timeout_s)
         self._clock = clock
         self._backlog = Backlog(self.config.max_backlog_rows)
         self._writer = Writer(self.path, self.config, self._backlog, clock=clock,
@@ -80,7 +83,10 @@ class Store:
         self._readers: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._closed = False
-        self._writer.start()
+        try:
+            self._writer.start()
+        except sqlite3.Error as exc:
+            raise opening.refusal(self.path, exc) from exc
 
     # --- recording (never blocks) ---
 

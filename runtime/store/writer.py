@@ -24,24 +24,18 @@ from pathlib import Path
 from typing import Any
 
 from runtime.contracts.messages import Event, Sample
-from runtime.store import alarms, events, outbox, retention
+from runtime.store import alarms, events, faults, outbox, retention
 from runtime.store.config import StoreConfig
 from runtime.store.errors import StoreClosed, StoreError
 from runtime.store.historian import INSERT_SQL, SampleBuffer, TagRegistry
-from runtime.store.opening import connect
+from runtime.store.opening import LOCK_STEP_MS, connect
 from runtime.store.schema import META_DEFAULTS
 from runtime.store.tx import Tx
 
 log = logging.getLogger("runtime.store")
 
 _MAX_PAGES = 4_294_967_294
-_FULL = 13  # SQLITE_FULL
-
-
-def is_disk_full(exc: BaseException) -> bool:
-    """True for SQLITE_FULL ("database or disk is full")."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    return (code is not None and code & 0xFF == _FULL) or "full" in str(exc)
+LOCKED_REASON = "locked by another process"
 
 
 def resolve(future: Future | None, result: Any) -> None:
@@ -260,7 +254,10 @@ class Writer:
             self.conn.close()
 
     def _open(self) -> None:
-        self.conn = connect(self.path, cache_mb=self.config.cache_mb)
+        # A lock held by another process is waited for briefly and then retried like any
+        # failed commit, so the writer always gets back to its queue (and to close()) soon.
+        self.conn = connect(self.path, cache_mb=self.config.cache_mb,
+                            busy_timeout_ms=LOCK_STEP_MS)
         self.conn.execute("PRAGMA temp_store = MEMORY")
         self.conn.execute("PRAGMA wal_autocheckpoint = 4096")
         self.conn.execute("PRAGMA journal_size_limit = 67108864")
@@ -408,8 +405,8 @@ class Writer:
             result = exc
         except Exception as exc:
             if isinstance(exc, sqlite3.Error) and (
-                    is_disk_full(exc) or not self.conn.in_transaction):
-                raise
+                    faults.is_transient(exc) or not self.conn.in_transaction):
+                raise  # the whole commit fails and is retried; not this op's fault
             self.conn.execute("ROLLBACK TO op")
             tx.next_seq = mark[0]
             del tx.event_records[mark[1]:]
@@ -449,15 +446,20 @@ class Writer:
             log.error("store.rollback_failed error=%r", exc)
 
     def _failed(self, exc: sqlite3.Error) -> None:
-        reason = "disk full" if is_disk_full(exc) else f"write failed: {exc}"
+        if faults.is_busy(exc):
+            # Each attempt already waited LOCK_STEP_MS for the lock: try again soon.
+            reason, retry_s = LOCKED_REASON, self.config.commit_interval_s
+        elif faults.is_disk_full(exc):
+            reason, retry_s = "disk full", self.config.disk_full_retry_s
+        else:
+            reason, retry_s = f"write failed: {exc}", self.config.disk_full_retry_s
         now = time.monotonic()
         if reason != self.degraded or now - self._last_degraded_log > 60.0:
             self._last_degraded_log = now
-            log.error("store.degraded reason=%s pending=%d retry_s=%.1f error=%s",
-                      _quote(reason), self.held_rows, self.config.disk_full_retry_s,
-                      _quote(str(exc)))
+            log.error("store.degraded reason=%s pending=%d retry_s=%.2f error=%s",
+                      _quote(reason), self.held_rows, retry_s, _quote(faults.describe(exc)))
         self.degraded = reason
-        self._retry_at = now + self.config.disk_full_retry_s
+        self._retry_at = now + retry_s
 
     def _resolve_waiters(self) -> None:
         waiters, self.waiters = self.waiters, []

@@ -1,5 +1,6 @@
 """Durability and faults with real SQLite files: reopen, kill -9, group commit, corrupt and
-foreign files, a newer schema, migration from version 1, and a full disk."""
+foreign files, a newer schema, migration from version 1, a full disk, and a database locked
+by another process."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -17,9 +19,10 @@ from pathlib import Path
 import pytest
 
 from runtime.contracts.messages import BAD, Event, EventKind, Sample
-from runtime.store import AlarmState, SchemaTooNew, Store, StoreConfig
+from runtime.store import AlarmState, SchemaTooNew, Store, StoreConfig, StoreLocked
 from runtime.store.opening import connect, database
 from runtime.store.schema import APPLICATION_ID, SCHEMA_VERSION, migrate
+from tests.unit.store_support import LockHolder
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = 1_700_000_000.0
@@ -262,3 +265,83 @@ def test_disk_full_degrades_keeps_everything_acknowledged_and_resumes(tmp_path, 
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.close()
+
+
+def _store_with_one_sample(path: Path) -> None:
+    with Store(path, FAST) as store:
+        store.append_columns("a", [T0], [1.0])
+        store.flush_future().result(5)
+
+
+@pytest.mark.parametrize("mode", ["immediate", "exclusive"])
+def test_a_store_locked_by_another_process_is_refused_naming_it_and_never_moved(tmp_path,
+                                                                               mode):
+    path = tmp_path / "store.db"
+    _store_with_one_sample(path)
+    with LockHolder(path, mode) as holder:
+        with pytest.raises(StoreLocked) as locked:
+            Store(path, replace(FAST, open_lock_timeout_s=0.3))
+        assert locked.value.path == path
+        assert [h.pid for h in locked.value.holders] == [holder.pid]
+        text = str(locked.value)
+        assert str(path) in text and f"held by pid {holder.pid} (" in text
+        assert "left as it is" in text
+        assert list(tmp_path.glob("*.corrupt-*")) == []
+    with Store(path, FAST) as store:  # the holder let go: the same file opens as it was
+        assert store.recovered_from is None
+        assert store.history("a", T0, T0 + 1) == [Sample("a", T0, 1.0)]
+    assert list(tmp_path.glob("*.corrupt-*")) == []
+
+
+def test_opening_waits_for_a_lock_to_be_released(tmp_path, caplog):
+    path = tmp_path / "store.db"
+    _store_with_one_sample(path)
+    caplog.set_level(logging.WARNING, "runtime.store")
+    outcome: list[Store | BaseException] = []
+
+    def open_store() -> None:
+        try:
+            outcome.append(Store(path, replace(FAST, open_lock_timeout_s=60)))
+        except BaseException as exc:
+            outcome.append(exc)
+
+    opener = threading.Thread(target=open_store)
+    with LockHolder(path, "exclusive") as holder:
+        opener.start()
+        wait_for(lambda: "store.open_waiting" in caplog.text or outcome, "the opener waiting")
+        assert not outcome, f"opened or failed while locked: {outcome}"
+        assert f"holder_pids={holder.pid} " in caplog.text
+    opener.join(30)
+    assert not opener.is_alive()
+    [store] = outcome
+    assert isinstance(store, Store), f"did not open after the lock was released: {store!r}"
+    with store:
+        assert store.recovered_from is None
+        assert store.history("a", T0, T0 + 1) == [Sample("a", T0, 1.0)]
+
+
+def test_a_lock_taken_mid_run_degrades_keeps_everything_and_recovers(tmp_path, caplog):
+    path = tmp_path / "store.db"
+    caplog.set_level(logging.INFO, "runtime.store")
+    with Store(path, FAST) as store:
+        store.append_columns("a", [T0], [0.0])
+        store.flush_future().result(5)
+        with LockHolder(path, "immediate"):
+            store.append_columns("a", [T0 + i for i in range(1, 100)],
+                                 [float(i) for i in range(1, 100)])
+            store.record_event(Event(EventKind.ALARM_RAISED, T0, "f", "n", {"alarm": "A"}))
+            saved = store.save_version({"schema": "lineside.project/1"}, "eve", "v1")
+            flushed = store.flush_future()
+            wait_for(lambda: store.status().degraded == "locked by another process",
+                     "degraded by the lock")
+            assert not flushed.done() and not saved.done()
+            assert count_samples(path) == 1
+        flushed.result(10)  # the holder let go: everything held in memory is committed
+        assert saved.result(5).number == 1
+        assert store.status().degraded == ""
+        assert [s.value for s in store.history("a", 0, 4e9)] == [float(i) for i in range(100)]
+        assert store.alarm("A").state == AlarmState.ACTIVE_UNACKED
+        assert store.outbox_stats().next_seq == 101
+    assert list(tmp_path.glob("*.corrupt-*")) == []
+    assert 'store.degraded reason="locked by another process"' in caplog.text
+    assert "store.recovered_from_degraded" in caplog.text
