@@ -88,6 +88,13 @@ class Store:
         except sqlite3.Error as exc:
             raise opening.refusal(self.path, exc) from exc
 
+    @property
+    def incarnation(self) -> str:
+        """This store's random id (hex), made when the file was created: a store created
+        afresh (first start, or after a bad file was moved aside) starts its sequence at 0
+        again under a new incarnation, so (node, incarnation, seq) is unique for good."""
+        return self._writer.incarnation
+
     # --- recording (never blocks) ---
 
     def append_samples(self, samples: Sequence[Sample]) -> bool:
@@ -307,8 +314,9 @@ class Store:
         """The committed outbox backlog (kept in memory, cheap to poll)."""
         w = self._writer
         c = w.outbox
-        return OutboxStats(c.records, c.bytes, c.chunks, c.oldest_ts,
-                           w.meta["dropped_records"], w.meta["next_seq"])
+        return OutboxStats(records=c.records, bytes=c.bytes, chunks=c.chunks,
+                           oldest_ts=c.oldest_ts, dropped_records=w.meta["dropped_records"],
+                           next_seq=w.meta["next_seq"], incarnation=w.incarnation)
 
     def status(self) -> StoreStatus:
         """What the store committed, holds, dropped and deleted, and whether it is degraded."""
@@ -318,6 +326,7 @@ class Store:
             path=self.path, committed_samples=w.committed_samples, pending=self._backlog.rows,
             last_commit_ts=w.last_commit_ts, commit_ms_p50=p50, commit_ms_p99=p99,
             degraded=w.degraded, recovered_from=self.recovered_from,
+            incarnation=w.incarnation,
             next_seq=w.meta["next_seq"], dropped_records=w.meta["dropped_records"],
             dropped_pending=self._backlog.dropped, rejected_samples=w.rejected_samples,
             deleted_samples=w.meta["deleted_samples"], deleted_events=w.meta["deleted_events"],

@@ -265,6 +265,7 @@ class Writer:
         self._set_max_bytes(self.config.max_db_bytes)
         meta = dict(self.conn.execute("SELECT key, value FROM meta"))
         self.meta = {k: int(meta.get(k, v)) for k, v in META_DEFAULTS.items()}
+        self.incarnation = str(meta["incarnation"])
         self.registry = TagRegistry(self.conn.execute("SELECT key, tag, kind FROM tags"))
         self.outbox = outbox.OutboxCounters.load(self.conn)
         self._next_expiry = alarms.next_expiry(self.conn)

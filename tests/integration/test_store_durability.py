@@ -233,6 +233,10 @@ def test_a_version_1_store_is_upgraded_and_keeps_its_data(tmp_path):
         assert store.alarm("A").shelved_until is None
         assert store.shelve("A", "olga", 60).result(5).state == AlarmState.SHELVED
         assert store.outbox_stats().next_seq == 7
+        incarnation = store.incarnation
+        assert re.fullmatch(r"[0-9a-f]{32}", incarnation)  # given one by the migration
+    with Store(path, FAST) as store:
+        assert store.incarnation == incarnation
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     conn.close()

@@ -84,12 +84,13 @@ class Collector:
                 await asyncio.sleep(0.05)  # the broker is away; try again
 
     def seqs(self) -> list[int]:
-        """Every sequence number received, de-duplicated by (node, seq), in arrival order."""
-        seen: set[tuple[str, int]] = set()
+        """Every sequence number received, de-duplicated by (node, incarnation, seq) as the
+        README tells consumers to, in arrival order."""
+        seen: set[tuple[str, str, int]] = set()
         out = []
         for m in self.messages:
             for record in m.body["records"]:
-                key = (m.body["node"], record[0])
+                key = (m.body["node"], m.body["incarnation"], record[0])
                 if key not in seen:
                     seen.add(key)
                     out.append(record[0])
@@ -112,6 +113,10 @@ class AckLog:
         self.acked: list[int] = []
         self.frozen = False
         self.acked_while_frozen: list[int] = []
+
+    @property
+    def incarnation(self) -> str:
+        return self.outbox.incarnation
 
     def outbox_peek(self, max_records: int):
         return self.outbox.outbox_peek(max_records)
@@ -240,6 +245,7 @@ async def test_everything_arrives_in_order_without_gaps_and_is_deleted_after_ack
     for m in collector.messages:
         body = m.body
         assert body["node"] == "line-1" and body["historical"] is False
+        assert body["incarnation"] == store.incarnation
         assert body["count"] == len(body["records"]) == body["seq_last"] - body["seq_first"] + 1
         assert body["count"] <= 400
         assert [r[0] for r in body["records"]] == list(range(body["seq_first"],
@@ -532,6 +538,33 @@ async def test_acked_chunks_stay_deleted_across_a_restart_of_the_store(
         assert [c.seq_first for c in reopened.outbox_peek(100)] == [500]
     finally:
         await reopened.aclose()
+
+
+async def test_a_store_created_afresh_is_sent_under_a_new_incarnation_and_none_of_it_is_lost(
+    mosquitto: Mosquitto, tmp_path: Path, clock: Clock
+):
+    path = tmp_path / "lineside.db"
+    incarnations = []
+    async with Collector(mosquitto) as collector:
+        for life in range(2):
+            store = open_store(path, clock)
+            try:
+                incarnations.append(store.incarnation)
+                await add_samples(store, 30)
+                forwarder = Forwarder(store, config_for(mosquitto), "line-1")
+                await forwarder.start()
+                try:
+                    await drained(store)
+                    await until(lambda n=30 * (life + 1): len(collector.seqs()) == n,
+                                "every record of this life received")
+                finally:
+                    await forwarder.stop()
+            finally:
+                await store.aclose()
+            path.write_bytes(b"scribbled by a failing disk " * 300)  # a fresh store next
+    assert incarnations[0] != incarnations[1]
+    assert collector.seqs() == list(range(30)) * 2, "the restarted sequence is new data"
+    assert [m.body["incarnation"] for m in collector.messages] == incarnations
 
 
 class SlowPeekOutbox(AckLog):

@@ -1,9 +1,12 @@
-"""Outbox: one sequence with no gaps and no reuse across restarts, peek/ack, drop-oldest."""
+"""Outbox: one sequence with no gaps and no reuse across restarts, the store's incarnation,
+peek/ack, drop-oldest."""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 from dataclasses import replace
 
 import pytest
@@ -76,6 +79,33 @@ def test_sequence_continues_across_restarts_without_gaps_or_reuse(open_store):
     store = open_store()
     assert store.outbox_stats().next_seq == 93
     assert store.status().next_seq == 93
+
+
+def test_a_store_keeps_its_incarnation_across_restarts(open_store):
+    store = open_store()
+    first = store.incarnation
+    assert re.fullmatch(r"[0-9a-f]{32}", first)
+    assert store.outbox_stats().incarnation == store.status().incarnation == first
+    store.close()
+    assert open_store().incarnation == first
+
+
+def test_a_store_created_afresh_after_a_bad_file_starts_at_0_under_a_new_incarnation(
+        open_store, tmp_path):
+    store = open_store()
+    old = store.incarnation
+    store.append_columns("a", [T0 + i for i in range(50)], [1.0] * 50)
+    store.flush_future().result(5)
+    assert store.outbox_stats().next_seq == 50
+    store.close()
+    (tmp_path / "store.db").write_bytes(os.urandom(8192))  # the file is lost to the disk
+    fresh = open_store()
+    assert fresh.recovered_from is not None
+    assert fresh.incarnation != old and re.fullmatch(r"[0-9a-f]{32}", fresh.incarnation)
+    fresh.append_columns("a", [T0], [2.0])
+    fresh.flush_future().result(5)
+    assert [r[0] for c in fresh.outbox_peek(10) for r in c.records()] == [0]
+    assert fresh.outbox_stats().incarnation == fresh.incarnation
 
 
 def test_chunk_ids_are_never_reused(open_store):

@@ -28,6 +28,7 @@ class MemoryOutbox:
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
+        self.incarnation = "0123456789abcdef0123456789abcdef"
         self._lock = threading.Lock()
         self.chunks: dict[int, MemChunk] = {}
         self.acks: list[list[int]] = []
@@ -79,6 +80,7 @@ class MemoryOutbox:
             oldest_ts=min((c.created_ts for c in chunks), default=None),
             dropped_records=0,
             next_seq=self.next_seq,
+            incarnation=self.incarnation,
         )
 
 
