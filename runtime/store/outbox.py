@@ -3,7 +3,7 @@
 Chunks are written in the same transaction as the records they carry, numbered by one
 per-node sequence kept in meta (next_seq) and advanced in that transaction. The forwarder
 peeks oldest first and acks what the broker acknowledged; the writer enforces the byte and
-age budget by dropping the oldest chunks and counting every record dropped.
+age budget by dropping chunks (samples before events) and counting every record dropped.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ SAMPLES, EVENTS = "samples", "events"
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
 _INSERT = ("INSERT INTO outbox (kind, seq_first, seq_last, count, created_ts, payload, bytes)"
            " VALUES (?, ?, ?, ?, ?, ?, ?)")
-_ACK_SLICE = 500
+_ID_SLICE = 500
 
 
 @dataclass
@@ -91,11 +91,11 @@ def add_events(tx: Tx, chunk_records: int) -> None:
     ])
 
 
-def ack(tx: Tx, chunk_ids: list[int]) -> int:
-    """Delete acknowledged chunks; returns how many records they held (unknown ids: none)."""
+def _delete(tx: Tx, chunk_ids: list[int]) -> int:
+    """Delete chunks by id; returns how many records they held (unknown ids: none)."""
     deleted = 0
-    for start in range(0, len(chunk_ids), _ACK_SLICE):
-        part = chunk_ids[start:start + _ACK_SLICE]
+    for start in range(0, len(chunk_ids), _ID_SLICE):
+        part = chunk_ids[start:start + _ID_SLICE]
         for count, size in tx.conn.execute(
             f"DELETE FROM outbox WHERE id IN ({', '.join('?' * len(part))})"
             " RETURNING count, bytes", part,
@@ -108,37 +108,64 @@ def ack(tx: Tx, chunk_ids: list[int]) -> int:
     return deleted
 
 
+def ack(tx: Tx, chunk_ids: list[int]) -> int:
+    """Delete acknowledged chunks; returns how many records they held (unknown ids: none)."""
+    return _delete(tx, chunk_ids)
+
+
 def enforce(tx: Tx, counters: OutboxCounters, config: StoreConfig) -> int:
-    """Drop the oldest chunks over the byte or age budget (policy drop_oldest); returns how
-    many records were dropped. Every dropped record is counted and logged."""
+    """Keep the outbox within its budgets (policy drop_oldest); returns how many records
+    were dropped.
+
+    Past the age budget every chunk goes (retention). Over the byte budget the oldest sample
+    chunks go first; event chunks (alarms, writes, mode changes) only when no sample chunk is
+    left to drop, oldest first, logged `store.outbox_dropped_events` at error level. Every
+    dropped record is counted (events also on their own) and logged.
+    """
     excess = counters.bytes + tx.outbox_bytes - config.outbox_max_bytes
     cutoff = tx.now - config.outbox_max_age_s
     oldest = counters.oldest_ts
     if excess <= 0 and (oldest is None or oldest >= cutoff):
         return 0
-    last_id = None
-    freed = records = chunks = 0
-    reason = ""
-    cur = tx.conn.execute("SELECT id, count, bytes, created_ts FROM outbox ORDER BY id")
-    for chunk_id, count, size, created in cur:
-        if freed >= excess and created >= cutoff:
+    aged: list[tuple[int, str, int, int]] = []
+    squeezed: list[tuple[int, str, int, int]] = []
+    spared: list[tuple[int, str, int, int]] = []
+    freed = 0
+    cur = tx.conn.execute("SELECT id, kind, count, bytes, created_ts FROM outbox ORDER BY id")
+    for chunk_id, kind, count, size, created in cur:
+        if created < cutoff:
+            aged.append((chunk_id, kind, count, size))
+        elif freed >= excess:
             break
-        reason = "age" if created < cutoff else "bytes"
-        last_id = chunk_id
+        elif kind == SAMPLES:
+            squeezed.append((chunk_id, kind, count, size))
+        else:
+            spared.append((chunk_id, kind, count, size))
+            continue
         freed += size
-        records += count
-        chunks += 1
     cur.close()
-    if last_id is None:
+    for chunk in spared:  # no sample chunk was left to drop
+        if freed >= excess:
+            break
+        squeezed.append(chunk)
+        freed += chunk[3]
+    if not aged and not squeezed:
         return 0
-    tx.conn.execute("DELETE FROM outbox WHERE id <= ?", (last_id,))
-    tx.outbox_records -= records
-    tx.outbox_bytes -= freed
-    tx.outbox_chunks -= chunks
-    tx.outbox_oldest_changed = True
+    dropped = aged + squeezed
+    records = _delete(tx, [c[0] for c in dropped])
+    events = sum(c[2] for c in dropped if c[1] == EVENTS)
+    squeezed_events = [c for c in squeezed if c[1] == EVENTS]
     tx.dropped_records += records
-    log.warning("store.outbox_dropped records=%d chunks=%d bytes=%d reason=%s policy=%s",
-                records, chunks, freed, reason, config.outbox_policy)
+    tx.dropped_event_records += events
+    reason = "+".join(name for name, chunks in (("age", aged), ("bytes", squeezed)) if chunks)
+    log.warning("store.outbox_dropped records=%d chunks=%d bytes=%d event_records=%d reason=%s"
+                " policy=%s", records, len(dropped), freed, events, reason,
+                config.outbox_policy)
+    if squeezed_events:
+        log.error("store.outbox_dropped_events records=%d chunks=%d reason=bytes"
+                  " outbox_max_bytes=%d (no sample chunk was left to drop)",
+                  sum(c[2] for c in squeezed_events), len(squeezed_events),
+                  config.outbox_max_bytes)
     return records
 
 

@@ -45,7 +45,8 @@ class OutboxChunk:
 
 @dataclass(frozen=True, slots=True)
 class OutboxStats:
-    """The outbox backlog; dropped_records counts every record the capacity policy dropped.
+    """The outbox backlog; dropped_records counts every record the capacity policy dropped,
+    dropped_event_records the events (alarms, writes, mode changes) among them.
 
     Sequence numbers are unique within an incarnation (the store's life; a store created
     afresh starts again at 0 under a new incarnation).
@@ -58,6 +59,7 @@ class OutboxStats:
     dropped_records: int
     next_seq: int
     incarnation: str
+    dropped_event_records: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,6 +183,7 @@ class StoreStatus:
     incarnation: str
     next_seq: int
     dropped_records: int
+    dropped_event_records: int
     dropped_pending: int
     rejected_samples: int
     deleted_samples: int

@@ -92,9 +92,16 @@ def _v4_incarnation(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO meta (key, value) VALUES ('incarnation', ?)", [uuid.uuid4().hex])
 
 
+def _v5_dropped_events(db: sqlite_utils.Database) -> None:
+    """meta.dropped_event_records: the event records among dropped_records."""
+    db.execute("INSERT INTO meta (key, value) VALUES ('dropped_event_records', 0)")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1_initial, _v2_shelving, _v3_models, _v4_incarnation,
+    _v1_initial, _v2_shelving, _v3_models, _v4_incarnation, _v5_dropped_events,
 ]
+COUNTERS = {**META_DEFAULTS, "dropped_event_records": 0}
+"""Every count kept in meta, with its value in a new store (the writer reads them as int)."""
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,8 +1,9 @@
 """The Store: the runtime's one door to SQLite (historian, events and alarms, audit, project
 versions, registered models, outbox), usable from asyncio without blocking the loop.
 
-Recording (append_samples, append_columns, record_event) only queues: it never blocks and
-returns False when the in-memory backlog is full (the record is counted as dropped). Changes
+Recording (append_samples, append_columns, record_event) only queues and never blocks;
+samples are refused (False, counted as dropped) when the in-memory backlog is full, events
+are always accepted. Changes
 that need an answer return a concurrent.futures.Future resolved after their transaction
 committed (`await asyncio.wrap_future(f)`); `await store.flush()` waits until everything
 queued so far is committed. A record counts as stored once its transaction committed.
@@ -120,14 +121,14 @@ class Store:
 
     def record_event(self, event: Event) -> bool:
         """Queue an event for the event log (and the outbox); alarm events move alarm states
-        (shadow ones don't). False if the backlog is full."""
-        if not self._backlog.admit(1):
-            return False
+        (shadow ones don't). Always accepted (True): events and alarm changes are never
+        dropped to make room for samples; they count in the backlog, so samples give way."""
+        self._backlog.admit(1, force=True)
         self._writer.submit(EventOp(event))
         return True
 
     def record_events(self, batch: Iterable[Event]) -> int:
-        """Queue several events; returns how many were accepted."""
+        """Queue several events; returns how many were accepted (all of them)."""
         return sum(self.record_event(e) for e in batch)
 
     def set_deadbands(self, deadbands: Mapping[str, float | None]) -> Future[None]:
@@ -316,7 +317,8 @@ class Store:
         c = w.outbox
         return OutboxStats(records=c.records, bytes=c.bytes, chunks=c.chunks,
                            oldest_ts=c.oldest_ts, dropped_records=w.meta["dropped_records"],
-                           next_seq=w.meta["next_seq"], incarnation=w.incarnation)
+                           next_seq=w.meta["next_seq"], incarnation=w.incarnation,
+                           dropped_event_records=w.meta["dropped_event_records"])
 
     def status(self) -> StoreStatus:
         """What the store committed, holds, dropped and deleted, and whether it is degraded."""
@@ -328,6 +330,7 @@ class Store:
             degraded=w.degraded, recovered_from=self.recovered_from,
             incarnation=w.incarnation,
             next_seq=w.meta["next_seq"], dropped_records=w.meta["dropped_records"],
+            dropped_event_records=w.meta["dropped_event_records"],
             dropped_pending=self._backlog.dropped, rejected_samples=w.rejected_samples,
             deleted_samples=w.meta["deleted_samples"], deleted_events=w.meta["deleted_events"],
             deleted_audit=w.meta["deleted_audit"],

@@ -29,7 +29,7 @@ from runtime.store.config import StoreConfig
 from runtime.store.errors import StoreClosed, StoreError
 from runtime.store.historian import INSERT_SQL, SampleBuffer, TagRegistry
 from runtime.store.opening import LOCK_STEP_MS, connect
-from runtime.store.schema import META_DEFAULTS
+from runtime.store.schema import COUNTERS
 from runtime.store.tx import Tx
 
 log = logging.getLogger("runtime.store")
@@ -264,7 +264,7 @@ class Writer:
         self.page_size = self.conn.execute("PRAGMA page_size").fetchone()[0]
         self._set_max_bytes(self.config.max_db_bytes)
         meta = dict(self.conn.execute("SELECT key, value FROM meta"))
-        self.meta = {k: int(meta.get(k, v)) for k, v in META_DEFAULTS.items()}
+        self.meta = {k: int(meta.get(k, v)) for k, v in COUNTERS.items()}
         self.incarnation = str(meta["incarnation"])
         self.registry = TagRegistry(self.conn.execute("SELECT key, tag, kind FROM tags"))
         self.outbox = outbox.OutboxCounters.load(self.conn)
@@ -378,8 +378,7 @@ class Writer:
             if tx.event_records:
                 outbox.add_events(tx, self.config.outbox_chunk_records)
             outbox.enforce(tx, self.outbox, self.config)
-            self._save_meta(next_seq=tx.next_seq,
-                            dropped_records=self.meta["dropped_records"] + tx.dropped_records)
+            self._save_meta(next_seq=tx.next_seq, **self._dropped(tx))
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback()
@@ -418,8 +417,7 @@ class Writer:
 
     def _adopt(self, tx: Tx, ms: float) -> None:
         was = self.degraded
-        self.meta["next_seq"] = tx.next_seq
-        self.meta["dropped_records"] += tx.dropped_records
+        self.meta.update(next_seq=tx.next_seq, **self._dropped(tx))
         self.registry.saved()
         self.outbox.adopt(tx, self.conn)
         if tx.shelves_changed:
@@ -482,6 +480,12 @@ class Writer:
             resolve(future, exc)
         self.ops, self.waiters = [], []
 
+    def _dropped(self, tx: Tx) -> dict[str, int]:
+        """The drop counters once tx is committed."""
+        return {"dropped_records": self.meta["dropped_records"] + tx.dropped_records,
+                "dropped_event_records": (self.meta["dropped_event_records"]
+                                          + tx.dropped_event_records)}
+
     def _save_meta(self, **values: int) -> None:
         self.conn.executemany("UPDATE meta SET value = ? WHERE key = ?",
                               [(v, k) for k, v in values.items() if v != self.meta.get(k)])
@@ -513,7 +517,7 @@ class Writer:
                 "deleted_samples": self.meta["deleted_samples"] + done.samples,
                 "deleted_events": self.meta["deleted_events"] + done.events,
                 "deleted_audit": self.meta["deleted_audit"] + done.audit,
-                "dropped_records": self.meta["dropped_records"] + tx.dropped_records,
+                **self._dropped(tx),
             }
             self._save_meta(**counts)
             conn.execute("COMMIT")

@@ -239,6 +239,8 @@ def test_a_version_1_store_is_upgraded_and_keeps_its_data(tmp_path):
         assert store.incarnation == incarnation
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        meta = dict(conn.execute("SELECT key, value FROM meta"))
+        assert meta["dropped_event_records"] == 0 and meta["incarnation"] == incarnation
     conn.close()
 
 

@@ -1,5 +1,6 @@
 """Outbox: one sequence with no gaps and no reuse across restarts, the store's incarnation,
-peek/ack, drop-oldest."""
+peek/ack, the budgets (samples dropped before events), and events accepted when the backlog
+is full of samples."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from dataclasses import replace
 import pytest
 
 from runtime.contracts.messages import BAD, Event, EventKind, Sample
-from runtime.store import StoreConfig
+from runtime.store import AlarmState, StoreConfig
 from tests.unit.store_support import T0, Clock, opened_stores
 
 FAST = StoreConfig(commit_interval_s=0.02, outbox_chunk_records=100)
@@ -22,6 +23,10 @@ FAST = StoreConfig(commit_interval_s=0.02, outbox_chunk_records=100)
 def open_store(tmp_path):
     with opened_stores(tmp_path, FAST) as make:
         yield make
+
+
+def alarm_event(i: int, pad: int = 0) -> Event:
+    return Event(EventKind.ALARM_RAISED, T0 + i, "f", "n", {"alarm": f"A{i}", "pad": "x" * pad})
 
 
 def drain(store, max_records=10_000):
@@ -150,11 +155,72 @@ def test_records_older_than_the_age_budget_are_dropped_and_counted(open_store):
     clock = Clock()
     store = open_store(replace(FAST, outbox_max_age_s=60), clock=clock)
     store.append_columns("a", [T0 + i for i in range(150)], [1.0] * 150)
+    store.record_event(alarm_event(0))
     store.flush_future().result(5)
     clock.now = T0 + 61
     store.append_columns("a", [T0 + 200], [2.0])
     store.flush_future().result(5)
     stats = store.outbox_stats()
-    assert (stats.records, stats.dropped_records, stats.oldest_ts) == (1, 150, T0 + 61)
-    assert json.loads(store.outbox_peek(10)[0].payload)[0][0] == 150
+    assert (stats.records, stats.dropped_records, stats.oldest_ts) == (1, 151, T0 + 61)
+    assert stats.dropped_event_records == 1  # old events go too: retention, counted
+    assert json.loads(store.outbox_peek(10)[0].payload)[0][0] == 151
     assert len(store.history("a", T0, T0 + 300)) == 151  # the historian keeps them
+
+
+def test_over_the_byte_budget_samples_are_dropped_before_events(open_store, caplog):
+    store = open_store(replace(FAST, outbox_max_bytes=20_000))
+    caplog.set_level(logging.WARNING, "runtime.store")
+    for i in range(3):
+        store.record_event(alarm_event(i))
+    store.flush_future().result(5)
+    for k in range(10):
+        store.append_columns("line1/a", [T0 + k * 100 + i for i in range(100)], [0.5] * 100)
+        store.flush_future().result(5)
+    stats = store.outbox_stats()
+    assert stats.bytes <= 20_000 and stats.dropped_records > 0
+    assert stats.dropped_event_records == 0 == store.status().dropped_event_records
+    chunks = drain(store)
+    assert chunks[0][0].kind == "events" and [r[0] for r in chunks[0][1]] == [0, 1, 2]
+    assert chunks[1][0].seq_first == 3 + stats.dropped_records  # the oldest samples went
+    assert stats.records + stats.dropped_records == 1003
+    assert "reason=bytes" in caplog.text and "store.outbox_dropped_events" not in caplog.text
+
+
+def test_events_are_dropped_for_bytes_only_when_no_sample_is_left_and_logged_as_errors(
+        open_store, caplog):
+    store = open_store(replace(FAST, outbox_max_bytes=3_000))
+    caplog.set_level(logging.WARNING, "runtime.store")
+    store.append_columns("a", [T0 + i for i in range(10)], [1.0] * 10)
+    store.flush_future().result(5)
+    for i in range(20):  # one chunk of about 260 bytes each
+        store.record_event(alarm_event(i, pad=200))
+        store.flush_future().result(5)
+    stats = store.outbox_stats()
+    seqs = [r[0] for _c, records in drain(store) for r in records]
+    assert stats.bytes <= 3_000 and stats.dropped_event_records > 0
+    assert stats.dropped_records == 10 + stats.dropped_event_records  # the samples went first
+    assert seqs == list(range(10 + stats.dropped_event_records, 30))  # then the oldest events
+    errors = [r for r in caplog.records if r.getMessage().startswith("store.outbox_dropped_events")]
+    assert errors and all(r.levelno == logging.ERROR for r in errors)
+    store.close()
+    reopened = open_store()
+    assert reopened.outbox_stats().dropped_event_records == stats.dropped_event_records
+    assert reopened.status().dropped_event_records == stats.dropped_event_records
+
+
+def test_events_and_alarm_changes_are_accepted_when_the_backlog_is_full_of_samples(open_store):
+    store = open_store(replace(FAST, max_backlog_rows=20_000, disk_full_retry_s=0.05))
+    store.set_max_db_bytes(1).result(5)  # nothing commits: the backlog fills up
+    assert store.append_columns("a", [T0 + i for i in range(20_000)], [1.0] * 20_000)
+    assert not store.append_columns("a", [T0 + 20_000], [1.0])  # samples give way
+    assert store.record_event(alarm_event(0))
+    assert store.record_events([Event(EventKind.WRITE, T0, "f", "n", {"tag": "SP"}),
+                                Event(EventKind.LINE_MODE, T0, "f", "n", {"mode": "manual"})]) == 2
+    acked = store.ack("A0", "olga")
+    assert store.status().dropped_pending == 1
+    store.set_max_db_bytes(None).result(5)  # space is back
+    store.flush_future().result(10)
+    assert acked.result(5).state == AlarmState.ACTIVE_ACKED
+    assert [e.kind for e in store.events(0, 2e9)] == [
+        EventKind.ALARM_RAISED, EventKind.WRITE, EventKind.LINE_MODE]
+    assert len(store.history("a", 0, 2e9)) == 20_000

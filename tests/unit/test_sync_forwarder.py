@@ -79,6 +79,7 @@ class MemoryOutbox:
             chunks=len(chunks),
             oldest_ts=min((c.created_ts for c in chunks), default=None),
             dropped_records=0,
+            dropped_event_records=0,
             next_seq=self.next_seq,
             incarnation=self.incarnation,
         )
