@@ -338,22 +338,25 @@ class Store:
 
     # --- lifecycle ---
 
-    def close(self) -> None:
-        """Commit what is pending, stop the writer thread and close every connection."""
+    def close(self, timeout_s: float | None = None) -> None:
+        """Commit what is pending, stop the writer thread and close every connection, within
+        timeout_s (default config.close_timeout_s) even when the disk is full or another
+        process holds the file locked: then what could not be saved is counted, logged once
+        (`store.close_lost`) and its futures fail with StoreClosed."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
         self._backlog.close()
-        self._writer.stop()
+        self._writer.stop(self.config.close_timeout_s if timeout_s is None else timeout_s)
         with self._lock:
             for conn in self._readers:
                 conn.close()
             self._readers.clear()
 
-    async def aclose(self) -> None:
+    async def aclose(self, timeout_s: float | None = None) -> None:
         """close() without blocking the event loop."""
-        await asyncio.to_thread(self.close)
+        await asyncio.to_thread(self.close, timeout_s)
 
     def __enter__(self) -> Store:
         return self

@@ -4,8 +4,10 @@ Everything that changes the database arrives on a queue. Samples are filtered (d
 laid out in columns as they arrive; the writer commits them, with their outbox chunks and
 every other queued change, in one transaction every commit_interval_s or when commit_rows
 are pending, whichever comes first, and at once when someone waits on a flush. A future is
-resolved only after its transaction committed. When a commit fails (disk full, I/O error)
-the writer keeps what it holds in memory, reports itself degraded and retries.
+resolved only after its transaction committed. When a commit fails (disk full, I/O error,
+a lock held by another process) the writer keeps what it holds in memory, reports itself
+degraded and retries. Stopping is bounded: one last commit attempt, which gives up (SQLite
+interrupted) when the caller's time is up; what could not be saved is counted and logged.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ log = logging.getLogger("runtime.store")
 
 _MAX_PAGES = 4_294_967_294
 LOCKED_REASON = "locked by another process"
+_INTERRUPT_GRACE_S = 0.5  # of a stop's time, kept to interrupt a commit that runs too long
+_INTERRUPT_EVERY_S = 0.05
 
 
 def resolve(future: Future | None, result: Any) -> None:
@@ -192,6 +196,9 @@ class Writer:
                                        daemon=True)
         self._ready = threading.Event()
         self._start_error: BaseException | None = None
+        self._conn_lock = threading.Lock()
+        self._conn_open = False
+        self._stop_by = 0.0
 
         self.buffer = SampleBuffer()
         self.ops: list[Op] = []
@@ -228,10 +235,30 @@ class Writer:
         """Queue an item (never blocks)."""
         self.queue.put(item)
 
-    def stop(self) -> None:
-        """Commit what is held and end the thread."""
+    def stop(self, timeout_s: float) -> bool:
+        """Commit what is held (one attempt) and end the thread, within about timeout_s.
+
+        The last commit waits for a lock until shortly before the time is up; a commit still
+        running then is interrupted (rolled back) and what it held counted as lost. Returns
+        False when the thread did not end in time (stuck in the operating system).
+        """
+        deadline = time.monotonic() + timeout_s
+        self._stop_by = deadline - min(_INTERRUPT_GRACE_S, timeout_s / 4)
         self.queue.put(_STOP)
-        self.thread.join()
+        self.thread.join(max(0.0, self._stop_by - time.monotonic()))
+        while self.thread.is_alive() and time.monotonic() < deadline:
+            self._interrupt()  # a no-op between statements, so again until it ends
+            self.thread.join(min(_INTERRUPT_EVERY_S, max(0.0, deadline - time.monotonic())))
+        if self.thread.is_alive():
+            log.error("store.close_abandoned path=%s timeout_s=%g (the writer did not stop;"
+                      " nothing acknowledged was lost)", self.path, timeout_s)
+            return False
+        return True
+
+    def _interrupt(self) -> None:
+        with self._conn_lock:
+            if self._conn_open:
+                self.conn.interrupt()
 
     # --- the thread ---
 
@@ -240,6 +267,7 @@ class Writer:
             self._open()
         except BaseException as exc:
             self._start_error = exc
+            self._close_conn()
             self._ready.set()
             return
         self._ready.set()
@@ -251,13 +279,20 @@ class Writer:
             self._fail_waiting(StoreClosed("the store's writer stopped on an error"))
             raise
         finally:
-            self.conn.close()
+            self._close_conn()
+
+    def _close_conn(self) -> None:
+        with self._conn_lock:
+            if self._conn_open:
+                self._conn_open = False
+                self.conn.close()
 
     def _open(self) -> None:
         # A lock held by another process is waited for briefly and then retried like any
         # failed commit, so the writer always gets back to its queue (and to close()) soon.
-        self.conn = connect(self.path, cache_mb=self.config.cache_mb,
-                            busy_timeout_ms=LOCK_STEP_MS)
+        conn = connect(self.path, cache_mb=self.config.cache_mb, busy_timeout_ms=LOCK_STEP_MS)
+        with self._conn_lock:
+            self.conn, self._conn_open = conn, True
         self.conn.execute("PRAGMA temp_store = MEMORY")
         self.conn.execute("PRAGMA wal_autocheckpoint = 4096")
         self.conn.execute("PRAGMA journal_size_limit = 67108864")
@@ -466,12 +501,30 @@ class Writer:
             resolve(future, None)
 
     def _final_commit(self) -> None:
-        self._retry_at = 0.0
-        if self._commit():
+        """One last commit attempt, waiting for a lock only until the stop's time is up;
+        what it could not save is counted, logged once, and its futures fail."""
+        while (item := self._next_item(0)) is not None:  # queued as the store closed
+            if item is not _STOP:
+                self._take(item)
+        wait_s = self._stop_by - time.monotonic()
+        if wait_s > 0:
+            self.conn.execute(f"PRAGMA busy_timeout = {int(wait_s * 1000)}")
+            self._retry_at = 0.0
+            if self._commit():
+                return
+        elif self.first_held is None:
+            self._resolve_waiters()
             return
-        log.error("store.close_lost pending=%d reason=%s (nothing acknowledged was lost)",
-                  self.held_rows, _quote(self.degraded))
-        self._fail_waiting(StoreClosed(f"the store closed while {self.degraded}"))
+        samples = len(self.buffer)
+        events = sum(isinstance(op, EventOp) for op in self.ops)
+        others = len(self.ops) - events
+        reason = self.degraded or "no time left to commit"
+        log.error("store.close_lost samples=%d events=%d other=%d reason=%s path=%s"
+                  " (nothing acknowledged was lost)", samples, events, others, _quote(reason),
+                  self.path)
+        self._fail_waiting(StoreClosed(
+            f"store {self.path} closed before this was saved ({reason}); {samples} samples,"
+            f" {events} events and {others} other changes were not saved"))
 
     def _fail_waiting(self, exc: StoreError) -> None:
         for op in self.ops:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from runtime.contracts.messages import BAD, Event, EventKind, Sample
-from runtime.store import AlarmState, SchemaTooNew, Store, StoreConfig, StoreLocked
+from runtime.store import AlarmState, SchemaTooNew, Store, StoreClosed, StoreConfig, StoreLocked
 from runtime.store.opening import connect, database
 from runtime.store.schema import APPLICATION_ID, SCHEMA_VERSION, migrate
 from tests.unit.store_support import LockHolder
@@ -351,3 +351,66 @@ def test_a_lock_taken_mid_run_degrades_keeps_everything_and_recovers(tmp_path, c
     assert list(tmp_path.glob("*.corrupt-*")) == []
     assert 'store.degraded reason="locked by another process"' in caplog.text
     assert "store.recovered_from_degraded" in caplog.text
+
+
+def closed_within(store: Store, seconds: float) -> None:
+    """Close the store in another thread; fail unless close() returned within `seconds`."""
+    closer = threading.Thread(target=store.close, name="test-closer")
+    closer.start()
+    closer.join(seconds)
+    assert not closer.is_alive(), f"close() was still running after {seconds} s"
+
+
+def close_lost_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records
+            if r.getMessage().startswith("store.close_lost")]
+
+
+def test_closing_with_a_full_disk_counts_and_logs_what_was_not_saved(tmp_path, caplog):
+    path = tmp_path / "store.db"
+    caplog.set_level(logging.INFO, "runtime.store")
+    config = replace(FAST, disk_full_retry_s=0.05, max_backlog_rows=30_000, close_timeout_s=2)
+    store = Store(path, config)
+    try:
+        store.append_columns("a", [T0], [0.0])
+        store.flush_future().result(5)
+        store.set_max_db_bytes(1).result(5)  # the file can't grow any more
+        store.append_columns("a", [T0 + 1 + i for i in range(20_000)], [1.0] * 20_000)
+        store.record_event(Event(EventKind.ALARM_RAISED, T0, "f", "n", {"alarm": "A"}))
+        saved = store.save_version({"schema": "lineside.project/1"}, "eve", "v1")
+        flushed = store.flush_future()
+        wait_for(lambda: store.status().degraded == "disk full", "degraded")
+    finally:
+        closed_within(store, 10)
+    for future in (saved, flushed):
+        with pytest.raises(StoreClosed, match="closed before this was saved"):
+            future.result(0)
+    assert close_lost_lines(caplog) == [
+        f'store.close_lost samples=20000 events=1 other=1 reason="disk full" path={path}'
+        " (nothing acknowledged was lost)"]
+    with Store(path, FAST) as store:
+        assert store.history("a", 0, 4e9) == [Sample("a", T0, 0.0)]
+        assert store.alarm("A") is None and store.latest_version() is None
+
+
+def test_closing_while_another_process_holds_the_lock_is_bounded(tmp_path, caplog):
+    path = tmp_path / "store.db"
+    caplog.set_level(logging.INFO, "runtime.store")
+    store = Store(path, replace(FAST, close_timeout_s=1))
+    try:
+        store.append_columns("a", [T0], [0.0])
+        store.flush_future().result(5)
+        with LockHolder(path, "immediate"):
+            store.append_columns("a", [T0 + 1 + i for i in range(100)], [1.0] * 100)
+            store.record_event(Event(EventKind.ALARM_RAISED, T0, "f", "n", {"alarm": "A"}))
+            flushed = store.flush_future()
+            closed_within(store, 5)  # well within SQLite's 10 s wait for a lock
+            with pytest.raises(StoreClosed, match="100 samples, 1 events"):
+                flushed.result(0)
+    finally:
+        store.close()
+    [line] = close_lost_lines(caplog)
+    assert line.startswith('store.close_lost samples=100 events=1 other=0 reason="locked by')
+    assert list(tmp_path.glob("*.corrupt-*")) == []
+    with Store(path, FAST) as store:
+        assert store.history("a", 0, 4e9) == [Sample("a", T0, 0.0)]
