@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -49,14 +50,26 @@ class Collector:
 
     async def __aenter__(self) -> Collector:
         self._task = asyncio.create_task(self._run(), name="test-collector")
-        async with asyncio.timeout(10):
-            await self._subscribed.wait()
+        subscribed = asyncio.create_task(self._subscribed.wait())
+        await asyncio.wait({self._task, subscribed}, timeout=10,
+                           return_when=asyncio.FIRST_COMPLETED)
+        subscribed.cancel()
+        self._check()
+        assert self._subscribed.is_set(), "the collector did not subscribe within 10 s"
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._task is not None
         self._task.cancel()
         await asyncio.wait({self._task})
+        self._check()
+
+    def _check(self) -> None:
+        """Raise what ended the collector's task, so a broken collector fails the test
+        instead of silently collecting nothing more."""
+        task = self._task
+        if task is not None and task.done() and not task.cancelled() and task.exception():
+            raise AssertionError("the test's collector failed") from task.exception()
 
     async def _run(self) -> None:
         while True:
@@ -86,6 +99,7 @@ class Collector:
     def seqs(self) -> list[int]:
         """Every sequence number received, de-duplicated by (node, incarnation, seq) as the
         README tells consumers to, in arrival order."""
+        self._check()
         seen: set[tuple[str, str, int]] = set()
         out = []
         for m in self.messages:
@@ -343,23 +357,38 @@ async def test_a_broker_lost_mid_drain_costs_duplicates_at_most_never_a_gap(
     assert acks.acked == ids, "chunks deleted once each, strictly oldest first"
 
 
-async def test_notify_sends_new_records_without_waiting_for_the_poll(
+class PeekCount(AckLog):
+    """Counts the forwarder's looks at the outbox (peeks, from its worker thread)."""
+
+    peeks = 0
+
+    def outbox_peek(self, max_records: int):
+        self.peeks += 1
+        return super().outbox_peek(max_records)
+
+
+async def test_notify_from_another_thread_sends_new_records_without_waiting_for_the_poll(
     mosquitto: Mosquitto, store: Store
 ):
-    forwarder = Forwarder(store, config_for(mosquitto, poll_interval_s=30.0), "n1")
+    watched = PeekCount(store)
+    forwarder = Forwarder(watched, config_for(mosquitto, poll_interval_s=600.0), "n1")
     async with Collector(mosquitto) as collector:
         await forwarder.start()
         try:
-            await until(lambda: forwarder.status().broker_state == "connected", "connected")
-            await asyncio.sleep(0.1)  # let the sender find the outbox empty and wait
+            await until(lambda: watched.peeks >= 1, "the sender looked at the empty outbox")
+            looked = watched.peeks
             await add_samples(store, 5)
-            started = time.monotonic()
-            forwarder.notify()
+            notifier = threading.Thread(target=forwarder.notify, name="test-notifier")
+            notifier.start()  # as the store's writer thread would
+            notifier.join(5)
+            assert not notifier.is_alive()
+            # The poll is 600 s away: only notify() can have sent them within the deadline.
             await until(lambda: len(collector.seqs()) == 5, "records after notify()",
-                        within=5)
-            assert time.monotonic() - started < 2.0
+                        within=10)
+            assert watched.peeks > looked
         finally:
             await forwarder.stop()
+    expect_consecutive(collector.seqs(), 0, 4)
 
 
 async def test_the_rate_limit_holds_the_average(mosquitto: Mosquitto, store: Store):

@@ -143,7 +143,6 @@ async def test_an_unreachable_broker_is_reported_and_nothing_is_deleted(caplog):
         assert f"cannot reach broker 127.0.0.1:{port}" in status.last_error
         assert status.queue_records == 5 and status.oldest_age_s == pytest.approx(10.0)
         assert status.last_ack_ts is None and status.drain_rate_per_s == 0.0
-        threading.Thread(target=forwarder.notify).start()  # safe from any thread
         await until(lambda: "sync.backoff" in caplog.text, "a backoff log line")
     finally:
         await forwarder.stop()
