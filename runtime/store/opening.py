@@ -45,6 +45,19 @@ def connect(path: Path, *, cache_mb: int = 16, read_only: bool = False,
     return conn
 
 
+def connect_writer(path: Path, cache_mb: int) -> sqlite3.Connection:
+    """The write connection as the writer uses it (and the bench's raw SQLite ceiling).
+
+    A lock held by another process is waited for only LOCK_STEP_MS; the writer then keeps
+    what it holds and retries, so it always gets back to its queue (and to close()) soon.
+    """
+    conn = connect(path, cache_mb=cache_mb, busy_timeout_ms=LOCK_STEP_MS)
+    conn.execute("PRAGMA temp_store = MEMORY")
+    conn.execute("PRAGMA wal_autocheckpoint = 4096")
+    conn.execute("PRAGMA journal_size_limit = 67108864")
+    return conn
+
+
 def database(conn: sqlite3.Connection) -> sqlite_utils.Database:
     """sqlite-utils over an existing connection (no plugins, no pragmas of its own)."""
     return sqlite_utils.Database(conn, recursive_triggers=False, execute_plugins=False)

@@ -22,7 +22,7 @@ log = logging.getLogger("runtime.store")
 
 SAMPLES, EVENTS = "samples", "events"
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
-_INSERT = ("INSERT INTO outbox (kind, seq_first, seq_last, count, created_ts, payload, bytes)"
+INSERT_SQL = ("INSERT INTO outbox (kind, seq_first, seq_last, count, created_ts, payload, bytes)"
            " VALUES (?, ?, ?, ?, ?, ?, ?)")
 _ID_SLICE = 500
 
@@ -59,26 +59,38 @@ def oldest_ts(conn: sqlite3.Connection) -> float | None:
     return None if row is None else row[0]
 
 
-def _write(tx: Tx, kind: str, chunks: list[tuple[int, int, list]]) -> None:
+
+
+def chunk_rows(kind: str, now: float, chunks: list[tuple[int, int, list]]) -> list[tuple]:
+    """Rows for INSERT_SQL: each (seq_first, count, records) chunk with its JSON payload."""
     rows = []
     for seq_first, count, records in chunks:
         payload = _ENCODER.encode(records).encode()
-        rows.append((kind, seq_first, seq_first + count - 1, count, tx.now, payload, len(payload)))
-        tx.outbox_records += count
-        tx.outbox_bytes += len(payload)
+        rows.append((kind, seq_first, seq_first + count - 1, count, now, payload, len(payload)))
+    return rows
+
+
+def _write(tx: Tx, kind: str, chunks: list[tuple[int, int, list]]) -> None:
+    rows = chunk_rows(kind, tx.now, chunks)
+    for row in rows:
+        tx.outbox_records += row[3]
+        tx.outbox_bytes += row[6]
     tx.outbox_chunks += len(rows)
-    tx.conn.executemany(_INSERT, rows)
+    tx.conn.executemany(INSERT_SQL, rows)
+
+
+def sample_chunks(buf: SampleBuffer, first_seq: int,
+                  chunk_records: int) -> list[tuple[int, int, list]]:
+    """The buffer's samples numbered from first_seq, as (seq_first, count, records) chunks."""
+    n = len(buf)
+    return [(first_seq + start, min(n, start + chunk_records) - start,
+             buf.outbox_records(start, min(n, start + chunk_records), first_seq + start))
+            for start in range(0, n, chunk_records)]
 
 
 def add_samples(tx: Tx, buf: SampleBuffer, chunk_records: int) -> None:
     """Give the buffer's samples sequence numbers and write them as chunks."""
-    n = len(buf)
-    first = tx.take_seq(n)
-    _write(tx, SAMPLES, [
-        (first + start, min(n, start + chunk_records) - start,
-         buf.outbox_records(start, min(n, start + chunk_records), first + start))
-        for start in range(0, n, chunk_records)
-    ])
+    _write(tx, SAMPLES, sample_chunks(buf, tx.take_seq(len(buf)), chunk_records))
 
 
 def add_events(tx: Tx, chunk_records: int) -> None:

@@ -30,7 +30,7 @@ from runtime.store import alarms, events, faults, outbox, retention
 from runtime.store.config import StoreConfig
 from runtime.store.errors import StoreClosed, StoreError
 from runtime.store.historian import INSERT_SQL, SampleBuffer, TagRegistry
-from runtime.store.opening import LOCK_STEP_MS, connect
+from runtime.store.opening import connect_writer
 from runtime.store.schema import COUNTERS
 from runtime.store.tx import Tx
 
@@ -288,14 +288,9 @@ class Writer:
                 self.conn.close()
 
     def _open(self) -> None:
-        # A lock held by another process is waited for briefly and then retried like any
-        # failed commit, so the writer always gets back to its queue (and to close()) soon.
-        conn = connect(self.path, cache_mb=self.config.cache_mb, busy_timeout_ms=LOCK_STEP_MS)
+        conn = connect_writer(self.path, self.config.cache_mb)
         with self._conn_lock:
             self.conn, self._conn_open = conn, True
-        self.conn.execute("PRAGMA temp_store = MEMORY")
-        self.conn.execute("PRAGMA wal_autocheckpoint = 4096")
-        self.conn.execute("PRAGMA journal_size_limit = 67108864")
         self.page_size = self.conn.execute("PRAGMA page_size").fetchone()[0]
         self._set_max_bytes(self.config.max_db_bytes)
         meta = dict(self.conn.execute("SELECT key, value FROM meta"))
