@@ -200,7 +200,7 @@ class Writer:
         self._conn_open = False
         self._stop_by = 0.0
 
-        self.buffer = SampleBuffer()
+        self.buffer: SampleBuffer
         self.ops: list[Op] = []
         self.waiters: list[Future] = []
         self.held_rows = 0
@@ -297,6 +297,7 @@ class Writer:
         self.meta = {k: int(meta.get(k, v)) for k, v in COUNTERS.items()}
         self.incarnation = str(meta["incarnation"])
         self.registry = TagRegistry(self.conn.execute("SELECT key, tag, kind FROM tags"))
+        self.buffer = SampleBuffer(self.registry)
         self.outbox = outbox.OutboxCounters.load(self.conn)
         self._next_expiry = alarms.next_expiry(self.conn)
 
@@ -359,16 +360,15 @@ class Writer:
             if isinstance(item, SamplesItem):
                 n = len(item.samples)
                 filtered, rejected = self.buffer.add_samples(
-                    item.samples, self.registry, self.deadbands, self.last)
+                    item.samples, self.deadbands, self.last)
             else:
                 n = len(item.ts)
                 filtered, rejected = self.buffer.add_columns(
-                    item.tag, item.ts, item.values, item.qualities, self.registry,
-                    self.deadbands, self.last)
+                    item.tag, item.ts, item.values, item.qualities, self.deadbands, self.last)
             if rejected:
                 self.rejected_samples += rejected
-                log.warning("store.samples_rejected count=%d reason=value_type_not_storable",
-                            rejected)
+                log.warning("store.samples_rejected count=%d"
+                            " reason=value_type_or_timestamp_not_storable", rejected)
             self.backlog.done(filtered + rejected)
             self._hold(n - filtered - rejected)
         elif isinstance(item, Op):
@@ -419,7 +419,7 @@ class Writer:
         for op, result in zip(self.ops, results, strict=True):
             resolve(op.future, result)
         self.backlog.done(self.held_rows)
-        self.buffer = SampleBuffer()
+        self.buffer = SampleBuffer(self.registry)
         self.ops = []
         self.held_rows = 0
         self.first_held = None

@@ -11,9 +11,12 @@ import re
 from dataclasses import replace
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from runtime.contracts.messages import BAD, Event, EventKind, Sample
-from runtime.store import AlarmState, StoreConfig
+from runtime.store import AlarmState, StoreConfig, outbox
+from runtime.store.historian import SampleBuffer, TagRegistry
 from tests.unit.store_support import T0, Clock, opened_stores
 
 FAST = StoreConfig(commit_interval_s=0.02, outbox_chunk_records=100)
@@ -224,3 +227,26 @@ def test_events_and_alarm_changes_are_accepted_when_the_backlog_is_full_of_sampl
     assert [e.kind for e in store.events(0, 2e9)] == [
         EventKind.ALARM_RAISED, EventKind.WRITE, EventKind.LINE_MODE]
     assert len(store.history("a", 0, 2e9)) == 20_000
+
+
+_VALUES = st.one_of(
+    st.floats(width=64), st.integers(-2**70, 2**70), st.booleans(), st.none(),
+    st.text(max_size=6), st.sampled_from([0.0, -0.0, 1e16, 1e-5, 5e-324, 100.0]))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["a", "b/é", 'q"x\\']),
+                          st.one_of(st.floats(-1e12, 1e12), st.integers(0, 2**40)),
+                          _VALUES, st.integers(0, 3)), min_size=1, max_size=30),
+       st.integers(1, 7))
+def test_sample_payloads_are_byte_for_byte_what_the_json_encoder_writes(samples, chunk):
+    buf = SampleBuffer(TagRegistry([]))
+    assert buf.add_samples([Sample(*s) for s in samples], {}, {}) == (0, 0)
+    rows = outbox.sample_rows(buf, 7, chunk, T0)
+    records = [[7 + i, *s] for i, s in enumerate(samples)]
+    assert [row[5] for row in rows] == [
+        json.dumps(records[a:a + chunk], separators=(",", ":"), ensure_ascii=False).encode()
+        for a in range(0, len(records), chunk)]
+    assert [row[1:4] for row in rows] == [
+        (7 + a, 7 + min(len(records), a + chunk) - 1, min(len(records), a + chunk) - a)
+        for a in range(0, len(records), chunk)]
