@@ -12,7 +12,9 @@ from runtime.store.errors import (
     SchemaTooNew,
     StoreClosed,
     StoreError,
+    StoreLocked,
     StoreOverloaded,
+    StoreUnavailable,
     UnknownAlarm,
     UnknownModelVersion,
     UnknownVersion,
@@ -34,6 +36,7 @@ from runtime.store.store import Store
 __all__ = [
     "AlarmRecord", "AlarmState", "AuditRecord", "Bucket", "EventRecord", "ModelRecord",
     "ModelVersionTaken", "OutboxChunk", "OutboxStats", "SchemaTooNew", "Store", "StoreClosed",
-    "StoreConfig", "StoreError", "StoreOverloaded", "StoreStatus", "UnknownAlarm",
+    "StoreConfig", "StoreError", "StoreLocked", "StoreOverloaded", "StoreStatus",
+    "StoreUnavailable", "UnknownAlarm",
     "UnknownModelVersion", "UnknownVersion", "Version",
 ]

@@ -41,6 +41,12 @@ class StoreConfig:
     disk_full_retry_s: float = 5.0
     summary_interval_s: float = 5.0
     max_shelve_s: float = DAY_S
+    open_lock_timeout_s: float = 30.0
+    """How long opening waits for another process to release a lock on the file before it
+    refuses to start (StoreLocked)."""
+    close_timeout_s: float = 5.0
+    """close() returns within this, even with a full disk or the file locked by another
+    process (the runtime has 10 s in all to stop on SIGTERM)."""
 
     def __post_init__(self) -> None:
         positive = (
@@ -48,11 +54,14 @@ class StoreConfig:
             "outbox_max_age_s", "historian_max_age_s", "historian_max_bytes",
             "events_max_age_s", "audit_max_age_s", "retention_interval_s",
             "retention_batch_rows", "max_backlog_rows", "disk_full_retry_s",
-            "summary_interval_s", "max_shelve_s",
+            "summary_interval_s", "max_shelve_s", "close_timeout_s",
         )
         for name in positive:
             if not getattr(self, name) > 0:
                 raise ValueError(f"store config: {name} must be > 0, got {getattr(self, name)!r}")
+        if not self.open_lock_timeout_s >= 0:
+            raise ValueError("store config: open_lock_timeout_s must be >= 0, got "
+                             f"{self.open_lock_timeout_s!r}")
         if self.outbox_policy not in OUTBOX_POLICIES:
             raise ValueError(
                 f"store config: outbox_policy {self.outbox_policy!r} is not one of "

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from runtime.contracts.errors import LinesideError
+from runtime.store.holders import Holder
 
 
 class StoreError(LinesideError):
@@ -23,6 +25,33 @@ class SchemaTooNew(StoreError):
             f"reads up to {supported}); the file was left as it is - upgrade Lineside or move "
             f"the file away"
         )
+
+
+class StoreUnavailable(StoreError):
+    """The database file can't be used right now (I/O error, permissions, a lock); the store
+    did not start and the file was left as it is."""
+
+    def __init__(self, path: Path, reason: str, message: str | None = None) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(message or (
+            f"{path}: cannot be used right now ({reason}); the file was left as it is - check "
+            f"the disk, its free space and the file's permissions, then start again"
+        ))
+
+
+class StoreLocked(StoreUnavailable):
+    """Another process kept a lock on the database file for the whole open_lock_timeout_s."""
+
+    def __init__(self, path: Path, holders: Sequence[Holder], waited_s: float) -> None:
+        self.holders = list(holders)
+        self.waited_s = waited_s
+        who = ", ".join(map(str, holders)) if holders else "another process"
+        super().__init__(path, "locked", (
+            f"{path}: locked, held by {who}; it was still locked after {waited_s:.1f} s and the "
+            f"file was left as it is - stop that process (or give this runtime a data folder "
+            f"of its own), then start again"
+        ))
 
 
 class StoreClosed(StoreError):

@@ -7,6 +7,7 @@ REAL, ints INTEGER, bools 0/1 (read back as bools from the tag's kind), strings 
 
 from __future__ import annotations
 
+import json
 import math
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
@@ -25,7 +26,6 @@ INSERT_SQL = "INSERT OR REPLACE INTO samples (tag_key, ts, value, quality) VALUE
 
 _PLAIN = frozenset({float, int, bool, str, type(None)})
 _REJECT = object()
-_by_key = itemgetter(0)
 
 
 _US_LIMIT = 2**62
@@ -59,24 +59,31 @@ def plain(value: Any) -> Any:
 
 
 class TagRegistry:
-    """Tag id to small integer key; tags first seen since the last commit are saved with it."""
+    """Tag id to small integer key (and back, and to the tag as JSON, encoded once for the
+    outbox); tags first seen since the last commit are saved with it."""
 
     def __init__(self, rows: Iterable[tuple[int, str, str]]) -> None:
         self.keys: dict[str, int] = {}
         self.kinds: dict[str, str] = {}
+        self.tags: dict[int, str] = {}
+        self.json: dict[int, str] = {}
+        self._next = 1
         for key, tag, kind in rows:
-            self.keys[tag] = key
-            self.kinds[tag] = kind
-        self._next = max(self.keys.values(), default=0) + 1
+            self._remember(key, tag, kind)
         self.unsaved: list[tuple[int, str, str]] = []
+
+    def _remember(self, key: int, tag: str, kind: str) -> None:
+        self.keys[tag] = key
+        self.kinds[tag] = kind
+        self.tags[key] = tag
+        self.json[key] = json.dumps(tag, ensure_ascii=False)
+        self._next = max(self._next, key + 1)
 
     def add(self, tag: str, value: Any) -> int:
         """A key for a new tag, whose kind follows its first value."""
         key = self._next
-        self._next += 1
         kind = kind_of(value)
-        self.keys[tag] = key
-        self.kinds[tag] = kind
+        self._remember(key, tag, kind)
         self.unsaved.append((key, tag, kind))
         return key
 
@@ -92,29 +99,33 @@ class TagRegistry:
 
 
 class SampleBuffer:
-    """Samples waiting for the next commit, as columns (no per-sample objects kept)."""
+    """Samples waiting for the next commit, as columns (no per-sample objects kept): tag key,
+    timestamp (epoch seconds, as given), value, quality. The registry names the keys."""
 
-    __slots__ = ("interleaved", "keys", "quals", "tags", "ts", "ts_us", "values")
+    __slots__ = ("interleaved", "keys", "quals", "registry", "ts", "values")
 
-    def __init__(self) -> None:
+    def __init__(self, registry: TagRegistry) -> None:
+        self.registry = registry
         self.keys: list[int] = []
-        self.ts_us: list[int] = []
+        self.ts: list[float] = []
         self.values: list[Any] = []
         self.quals: list[int] = []
-        self.tags: list[str] = []
-        self.ts: list[float] = []
         self.interleaved = False
 
     def __len__(self) -> int:
         return len(self.keys)
 
-    def add_samples(self, samples: Iterable[Sample], registry: TagRegistry,
-                    deadbands: Mapping[str, float], last: dict[str, tuple[Any, int]]
-                    ) -> tuple[int, int]:
-        """Append samples that pass their tag's deadband; returns (filtered, rejected)."""
-        keys, tag_keys = self.keys, registry.keys
-        k_add, t_add, v_add = keys.append, self.ts_us.append, self.values.append
-        q_add, n_add, s_add = self.quals.append, self.tags.append, self.ts.append
+    def add_samples(self, samples: Iterable[Sample], deadbands: Mapping[str, float],
+                    last: dict[str, tuple[Any, int]]) -> tuple[int, int]:
+        """Append samples that pass their tag's deadband; returns (filtered, rejected).
+
+        Rejected: values SQLite can't store as they are, timestamps that can't be a key.
+        """
+        registry = self.registry
+        tag_keys = registry.keys
+        start = len(self.keys)
+        k_add, s_add = self.keys.append, self.ts.append
+        v_add, q_add = self.values.append, self.quals.append
         filtered = rejected = 0
         for s in samples:
             tag, value, quality, ts = s.tag, s.value, s.quality, s.ts
@@ -135,18 +146,20 @@ class SampleBuffer:
             if key is None:
                 key = registry.add(tag, value)
             k_add(key)
-            t_add(round(ts * US))
+            s_add(ts)
             v_add(value)
             q_add(quality)
-            n_add(tag)
-            s_add(ts)
+        if not _all_finite(self.ts[start:]):
+            keep = [i for i in range(start, len(self.ts)) if math.isfinite(self.ts[i])]
+            rejected += len(self.ts) - start - len(keep)
+            for column in (self.keys, self.ts, self.values, self.quals):
+                column[start:] = _pick(column, keep)
         self.interleaved = True
         return filtered, rejected
 
     def add_columns(self, tag: str, ts: Sequence[float], values: Sequence[Any],
-                    qualities: Sequence[int] | int, registry: TagRegistry,
-                    deadbands: Mapping[str, float], last: dict[str, tuple[Any, int]]
-                    ) -> tuple[int, int]:
+                    qualities: Sequence[int] | int, deadbands: Mapping[str, float],
+                    last: dict[str, tuple[Any, int]]) -> tuple[int, int]:
         """Append one tag's samples given as columns; returns (filtered, rejected)."""
         n = len(ts)
         if n == 0:
@@ -162,10 +175,14 @@ class SampleBuffer:
             if len(quals) != n:
                 raise ValueError(f"append_columns {tag}: {n} timestamps but {len(quals)} qualities")
         rejected = 0
+        if not _all_finite(ts_list):
+            keep = [i for i, t in enumerate(ts_list) if math.isfinite(t)]
+            rejected = n - len(keep)
+            ts_list, vals, quals = _pick(ts_list, keep), _pick(vals, keep), _pick(quals, keep)
         if not set(map(type, vals)) <= _PLAIN:
             cleaned = [plain(v) for v in vals]
             keep = [i for i, v in enumerate(cleaned) if v is not _REJECT]
-            rejected = n - len(keep)
+            rejected += len(vals) - len(keep)
             ts_list, vals, quals = _pick(ts_list, keep), _pick(cleaned, keep), _pick(quals, keep)
         filtered = 0
         band = deadbands.get(tag) if deadbands else None
@@ -183,31 +200,49 @@ class SampleBuffer:
         m = len(vals)
         if m == 0:
             return filtered, rejected
-        key = registry.keys.get(tag)
+        key = self.registry.keys.get(tag)
         if key is None:
-            key = registry.add(tag, vals[0])
-        if m > 64:
-            ts_us = np.rint(np.asarray(ts_list, dtype=np.float64) * US).astype(np.int64).tolist()
-        else:
-            ts_us = [round(t * US) for t in ts_list]
+            key = self.registry.add(tag, vals[0])
         self.keys.extend(repeat(key, m))
-        self.ts_us.extend(ts_us)
+        self.ts.extend(ts_list)
         self.values.extend(vals)
         self.quals.extend(quals)
-        self.tags.extend(repeat(tag, m))
-        self.ts.extend(ts_list)
         return filtered, rejected
 
     def rows(self) -> Iterable[tuple[int, int, Any, int]]:
-        """Rows for INSERT_SQL, grouped by tag so each B-tree page is touched once."""
-        rows = zip(self.keys, self.ts_us, self.values, self.quals, strict=True)
-        return sorted(rows, key=_by_key) if self.interleaved else rows
+        """Rows for INSERT_SQL, grouped by tag so each B-tree page is touched once (a stable
+        sort: of two samples with the same key and timestamp the later one wins)."""
+        ts_us = _to_us_all(self.ts)
+        n = len(self.keys)
+        if not self.interleaved or n < 2:
+            return zip(self.keys, ts_us, self.values, self.quals, strict=True)
+        keys = np.fromiter(self.keys, np.int64, n)
+        order = np.argsort(keys, kind="stable")
+        pick = itemgetter(*order.tolist())
+        return zip(keys[order].tolist(), pick(ts_us), pick(self.values), pick(self.quals),
+                   strict=True)
 
     def outbox_records(self, start: int, stop: int, first_seq: int) -> list[tuple]:
         """Sample records [seq, tag, ts, value, quality] for positions start..stop-1."""
-        return list(zip(range(first_seq, first_seq + stop - start), self.tags[start:stop],
+        return list(zip(range(first_seq, first_seq + stop - start),
+                        map(self.registry.tags.__getitem__, self.keys[start:stop]),
                         self.ts[start:stop], self.values[start:stop], self.quals[start:stop],
                         strict=True))
+
+
+def _all_finite(numbers: list[Any]) -> bool:
+    """True when every number is finite (False may also mean the sum overflowed)."""
+    try:
+        return math.isfinite(sum(numbers))
+    except (OverflowError, TypeError):
+        return False
+
+
+def _to_us_all(ts: list[float]) -> list[int]:
+    """to_us of every timestamp (finite ones; numpy rounds half to even, as round() does)."""
+    if len(ts) <= 64:
+        return [round(t * US) for t in ts]
+    return np.rint(np.asarray(ts, dtype=np.float64) * US).astype(np.int64).tolist()
 
 
 def _pick(seq: list[Any], keep: list[int]) -> list[Any]:

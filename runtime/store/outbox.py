@@ -3,15 +3,19 @@
 Chunks are written in the same transaction as the records they carry, numbered by one
 per-node sequence kept in meta (next_seq) and advanced in that transaction. The forwarder
 peeks oldest first and acks what the broker acknowledged; the writer enforces the byte and
-age budget by dropping the oldest chunks and counting every record dropped.
+age budget by dropping chunks (samples before events) and counting every record dropped.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import math
 import sqlite3
 from dataclasses import dataclass
+from itertools import chain
+from typing import Any
 
 from runtime.store.config import StoreConfig
 from runtime.store.historian import SampleBuffer
@@ -22,9 +26,9 @@ log = logging.getLogger("runtime.store")
 
 SAMPLES, EVENTS = "samples", "events"
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
-_INSERT = ("INSERT INTO outbox (kind, seq_first, seq_last, count, created_ts, payload, bytes)"
+INSERT_SQL = ("INSERT INTO outbox (kind, seq_first, seq_last, count, created_ts, payload, bytes)"
            " VALUES (?, ?, ?, ?, ?, ?, ?)")
-_ACK_SLICE = 500
+_ID_SLICE = 500
 
 
 @dataclass
@@ -59,43 +63,98 @@ def oldest_ts(conn: sqlite3.Connection) -> float | None:
     return None if row is None else row[0]
 
 
-def _write(tx: Tx, kind: str, chunks: list[tuple[int, int, list]]) -> None:
+
+
+def chunk_rows(kind: str, now: float, chunks: list[tuple[int, int, list]]) -> list[tuple]:
+    """Rows for INSERT_SQL: each (seq_first, count, records) chunk with its JSON payload."""
     rows = []
     for seq_first, count, records in chunks:
         payload = _ENCODER.encode(records).encode()
-        rows.append((kind, seq_first, seq_first + count - 1, count, tx.now, payload, len(payload)))
-        tx.outbox_records += count
-        tx.outbox_bytes += len(payload)
+        rows.append((kind, seq_first, seq_first + count - 1, count, now, payload, len(payload)))
+    return rows
+
+
+def _insert(tx: Tx, rows: list[tuple]) -> None:
+    for row in rows:
+        tx.outbox_records += row[3]
+        tx.outbox_bytes += row[6]
     tx.outbox_chunks += len(rows)
-    tx.conn.executemany(_INSERT, rows)
+    tx.conn.executemany(INSERT_SQL, rows)
+
+
+def sample_rows(buf: SampleBuffer, first_seq: int, chunk_records: int,
+                now: float) -> list[tuple]:
+    """Rows for INSERT_SQL: the buffer's samples numbered from first_seq, chunk_records a
+    chunk.
+
+    The payload is byte for byte what the JSON encoder writes. When every timestamp and value
+    is a finite float or int (the usual case) it is built faster: each tag is encoded once,
+    each distinct timestamp once (a poll's samples share one), a chunk in one %-format.
+    """
+    n = len(buf)
+    spans = [(start, min(n, start + chunk_records)) for start in range(0, n, chunk_records)]
+    if not (_plain_numbers(buf.ts) and _plain_numbers(buf.values)
+            and set(map(type, buf.quals)) <= {int}):
+        return chunk_rows(SAMPLES, now, [
+            (first_seq + a, b - a, buf.outbox_records(a, b, first_seq + a)) for a, b in spans])
+    tags = list(map(buf.registry.json.__getitem__, buf.keys))
+    ts = _reprs(buf.ts)
+    values, quals = buf.values, buf.quals
+    rows = []
+    for a, b in spans:
+        fields = chain.from_iterable(zip(range(first_seq + a, first_seq + b), tags[a:b],
+                                         ts[a:b], values[a:b], quals[a:b], strict=True))
+        payload = (_chunk_format(b - a) % tuple(fields)).encode()
+        rows.append((SAMPLES, first_seq + a, first_seq + b - 1, b - a, now, payload,
+                     len(payload)))
+    return rows
+
+
+@functools.lru_cache(maxsize=4)
+def _chunk_format(count: int) -> str:
+    """A JSON array of `count` sample records: seq, tag (JSON), ts (repr), value, quality."""
+    return "[" + ",".join(["[%d,%s,%s,%r,%d]"] * count) + "]"
+
+
+def _reprs(column: list[Any]) -> list[str]:
+    """repr() of each number; of floats, each distinct value once (0.0 and -0.0 are equal
+    keys but not equal text, so a column holding a zero is done one by one)."""
+    if set(map(type, column)) != {float} or 0.0 in column:
+        return list(map(repr, column))
+    texts = {t: repr(t) for t in set(column)}
+    return list(map(texts.__getitem__, column))
+
+
+def _plain_numbers(column: list[Any]) -> bool:
+    """Every item a float or an int (not a bool), none of them NaN or infinite."""
+    if not set(map(type, column)) <= {float, int}:
+        return False
+    try:
+        return math.isfinite(sum(column))
+    except OverflowError:
+        return False
 
 
 def add_samples(tx: Tx, buf: SampleBuffer, chunk_records: int) -> None:
     """Give the buffer's samples sequence numbers and write them as chunks."""
-    n = len(buf)
-    first = tx.take_seq(n)
-    _write(tx, SAMPLES, [
-        (first + start, min(n, start + chunk_records) - start,
-         buf.outbox_records(start, min(n, start + chunk_records), first + start))
-        for start in range(0, n, chunk_records)
-    ])
+    _insert(tx, sample_rows(buf, tx.take_seq(len(buf)), chunk_records, tx.now))
 
 
 def add_events(tx: Tx, chunk_records: int) -> None:
     """Write the transaction's event records (already numbered) as chunks."""
     records = tx.event_records
-    _write(tx, EVENTS, [
+    _insert(tx, chunk_rows(EVENTS, tx.now, [
         (records[start][0], len(records[start:start + chunk_records]),
          records[start:start + chunk_records])
         for start in range(0, len(records), chunk_records)
-    ])
+    ]))
 
 
-def ack(tx: Tx, chunk_ids: list[int]) -> int:
-    """Delete acknowledged chunks; returns how many records they held (unknown ids: none)."""
+def _delete(tx: Tx, chunk_ids: list[int]) -> int:
+    """Delete chunks by id; returns how many records they held (unknown ids: none)."""
     deleted = 0
-    for start in range(0, len(chunk_ids), _ACK_SLICE):
-        part = chunk_ids[start:start + _ACK_SLICE]
+    for start in range(0, len(chunk_ids), _ID_SLICE):
+        part = chunk_ids[start:start + _ID_SLICE]
         for count, size in tx.conn.execute(
             f"DELETE FROM outbox WHERE id IN ({', '.join('?' * len(part))})"
             " RETURNING count, bytes", part,
@@ -108,37 +167,64 @@ def ack(tx: Tx, chunk_ids: list[int]) -> int:
     return deleted
 
 
+def ack(tx: Tx, chunk_ids: list[int]) -> int:
+    """Delete acknowledged chunks; returns how many records they held (unknown ids: none)."""
+    return _delete(tx, chunk_ids)
+
+
 def enforce(tx: Tx, counters: OutboxCounters, config: StoreConfig) -> int:
-    """Drop the oldest chunks over the byte or age budget (policy drop_oldest); returns how
-    many records were dropped. Every dropped record is counted and logged."""
+    """Keep the outbox within its budgets (policy drop_oldest); returns how many records
+    were dropped.
+
+    Past the age budget every chunk goes (retention). Over the byte budget the oldest sample
+    chunks go first; event chunks (alarms, writes, mode changes) only when no sample chunk is
+    left to drop, oldest first, logged `store.outbox_dropped_events` at error level. Every
+    dropped record is counted (events also on their own) and logged.
+    """
     excess = counters.bytes + tx.outbox_bytes - config.outbox_max_bytes
     cutoff = tx.now - config.outbox_max_age_s
     oldest = counters.oldest_ts
     if excess <= 0 and (oldest is None or oldest >= cutoff):
         return 0
-    last_id = None
-    freed = records = chunks = 0
-    reason = ""
-    cur = tx.conn.execute("SELECT id, count, bytes, created_ts FROM outbox ORDER BY id")
-    for chunk_id, count, size, created in cur:
-        if freed >= excess and created >= cutoff:
+    aged: list[tuple[int, str, int, int]] = []
+    squeezed: list[tuple[int, str, int, int]] = []
+    spared: list[tuple[int, str, int, int]] = []
+    freed = 0
+    cur = tx.conn.execute("SELECT id, kind, count, bytes, created_ts FROM outbox ORDER BY id")
+    for chunk_id, kind, count, size, created in cur:
+        if created < cutoff:
+            aged.append((chunk_id, kind, count, size))
+        elif freed >= excess:
             break
-        reason = "age" if created < cutoff else "bytes"
-        last_id = chunk_id
+        elif kind == SAMPLES:
+            squeezed.append((chunk_id, kind, count, size))
+        else:
+            spared.append((chunk_id, kind, count, size))
+            continue
         freed += size
-        records += count
-        chunks += 1
     cur.close()
-    if last_id is None:
+    for chunk in spared:  # no sample chunk was left to drop
+        if freed >= excess:
+            break
+        squeezed.append(chunk)
+        freed += chunk[3]
+    if not aged and not squeezed:
         return 0
-    tx.conn.execute("DELETE FROM outbox WHERE id <= ?", (last_id,))
-    tx.outbox_records -= records
-    tx.outbox_bytes -= freed
-    tx.outbox_chunks -= chunks
-    tx.outbox_oldest_changed = True
+    dropped = aged + squeezed
+    records = _delete(tx, [c[0] for c in dropped])
+    events = sum(c[2] for c in dropped if c[1] == EVENTS)
+    squeezed_events = [c for c in squeezed if c[1] == EVENTS]
     tx.dropped_records += records
-    log.warning("store.outbox_dropped records=%d chunks=%d bytes=%d reason=%s policy=%s",
-                records, chunks, freed, reason, config.outbox_policy)
+    tx.dropped_event_records += events
+    reason = "+".join(name for name, chunks in (("age", aged), ("bytes", squeezed)) if chunks)
+    log.warning("store.outbox_dropped records=%d chunks=%d bytes=%d event_records=%d reason=%s"
+                " policy=%s", records, len(dropped), freed, events, reason,
+                config.outbox_policy)
+    if squeezed_events:
+        log.error("store.outbox_dropped_events records=%d chunks=%d reason=bytes"
+                  " outbox_max_bytes=%d (no sample chunk was left to drop)",
+                  sum(c[2] for c in squeezed_events), len(squeezed_events),
+                  config.outbox_max_bytes)
     return records
 
 

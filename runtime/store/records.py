@@ -45,7 +45,12 @@ class OutboxChunk:
 
 @dataclass(frozen=True, slots=True)
 class OutboxStats:
-    """The outbox backlog; dropped_records counts every record the capacity policy dropped."""
+    """The outbox backlog; dropped_records counts every record the capacity policy dropped,
+    dropped_event_records the events (alarms, writes, mode changes) among them.
+
+    Sequence numbers are unique within an incarnation (the store's life; a store created
+    afresh starts again at 0 under a new incarnation).
+    """
 
     records: int
     bytes: int
@@ -53,6 +58,8 @@ class OutboxStats:
     oldest_ts: float | None
     dropped_records: int
     next_seq: int
+    incarnation: str
+    dropped_event_records: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,8 +180,10 @@ class StoreStatus:
     commit_ms_p99: float | None
     degraded: str
     recovered_from: Path | None
+    incarnation: str
     next_seq: int
     dropped_records: int
+    dropped_event_records: int
     dropped_pending: int
     rejected_samples: int
     deleted_samples: int

@@ -7,6 +7,7 @@ to i + 1. A new schema change appends a function here and never edits an old one
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 
 import sqlite_utils
@@ -85,9 +86,22 @@ def _v3_models(db: sqlite_utils.Database) -> None:
     )
 
 
+def _v4_incarnation(db: sqlite_utils.Database) -> None:
+    """A random id for this store's life (meta.incarnation): a store created afresh, first
+    or after a bad file was moved aside, starts its sequence at 0 again under a new one."""
+    db.execute("INSERT INTO meta (key, value) VALUES ('incarnation', ?)", [uuid.uuid4().hex])
+
+
+def _v5_dropped_events(db: sqlite_utils.Database) -> None:
+    """meta.dropped_event_records: the event records among dropped_records."""
+    db.execute("INSERT INTO meta (key, value) VALUES ('dropped_event_records', 0)")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1_initial, _v2_shelving, _v3_models,
+    _v1_initial, _v2_shelving, _v3_models, _v4_incarnation, _v5_dropped_events,
 ]
+COUNTERS = {**META_DEFAULTS, "dropped_event_records": 0}
+"""Every count kept in meta, with its value in a new store (the writer reads them as int)."""
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

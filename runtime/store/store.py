@@ -1,8 +1,9 @@
 """The Store: the runtime's one door to SQLite (historian, events and alarms, audit, project
 versions, registered models, outbox), usable from asyncio without blocking the loop.
 
-Recording (append_samples, append_columns, record_event) only queues: it never blocks and
-returns False when the in-memory backlog is full (the record is counted as dropped). Changes
+Recording (append_samples, append_columns, record_event) only queues and never blocks;
+samples are refused (False, counted as dropped) when the in-memory backlog is full, events
+are always accepted. Changes
 that need an answer return a concurrent.futures.Future resolved after their transaction
 committed (`await asyncio.wrap_future(f)`); `await store.flush()` waits until everything
 queued so far is committed. A record counts as stored once its transaction committed.
@@ -64,14 +65,17 @@ class Store:
     """A durable store in one SQLite file; one writer thread, readers on their own connections.
 
     Opening checks the file: a newer schema raises SchemaTooNew; a corrupt or foreign file is
-    moved aside (see `recovered_from`) and a fresh store created.
+    moved aside (see `recovered_from`) and a fresh store created; a file another process
+    keeps locked for config.open_lock_timeout_s raises StoreLocked, and one that can't be
+    used for another reason (I/O, permissions) StoreUnavailable, both leaving it untouched.
     """
 
     def __init__(self, path: str | Path, config: StoreConfig | None = None, *,
                  log_commits: bool = False, clock: Callable[[], float] = time.time) -> None:
         self.path = Path(path)
         self.config = config or StoreConfig()
-        self.recovered_from: Path | None = opening.prepare(self.path)
+        self.recovered_from: Path | None = opening.prepare(self.path,
+                                                           self.config.open_lock_timeout_s)
         self._clock = clock
         self._backlog = Backlog(self.config.max_backlog_rows)
         self._writer = Writer(self.path, self.config, self._backlog, clock=clock,
@@ -80,7 +84,17 @@ class Store:
         self._readers: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._closed = False
-        self._writer.start()
+        try:
+            self._writer.start()
+        except sqlite3.Error as exc:
+            raise opening.refusal(self.path, exc) from exc
+
+    @property
+    def incarnation(self) -> str:
+        """This store's random id (hex), made when the file was created: a store created
+        afresh (first start, or after a bad file was moved aside) starts its sequence at 0
+        again under a new incarnation, so (node, incarnation, seq) is unique for good."""
+        return self._writer.incarnation
 
     # --- recording (never blocks) ---
 
@@ -107,14 +121,14 @@ class Store:
 
     def record_event(self, event: Event) -> bool:
         """Queue an event for the event log (and the outbox); alarm events move alarm states
-        (shadow ones don't). False if the backlog is full."""
-        if not self._backlog.admit(1):
-            return False
+        (shadow ones don't). Always accepted (True): events and alarm changes are never
+        dropped to make room for samples; they count in the backlog, so samples give way."""
+        self._backlog.admit(1, force=True)
         self._writer.submit(EventOp(event))
         return True
 
     def record_events(self, batch: Iterable[Event]) -> int:
-        """Queue several events; returns how many were accepted."""
+        """Queue several events; returns how many were accepted (all of them)."""
         return sum(self.record_event(e) for e in batch)
 
     def set_deadbands(self, deadbands: Mapping[str, float | None]) -> Future[None]:
@@ -301,8 +315,10 @@ class Store:
         """The committed outbox backlog (kept in memory, cheap to poll)."""
         w = self._writer
         c = w.outbox
-        return OutboxStats(c.records, c.bytes, c.chunks, c.oldest_ts,
-                           w.meta["dropped_records"], w.meta["next_seq"])
+        return OutboxStats(records=c.records, bytes=c.bytes, chunks=c.chunks,
+                           oldest_ts=c.oldest_ts, dropped_records=w.meta["dropped_records"],
+                           next_seq=w.meta["next_seq"], incarnation=w.incarnation,
+                           dropped_event_records=w.meta["dropped_event_records"])
 
     def status(self) -> StoreStatus:
         """What the store committed, holds, dropped and deleted, and whether it is degraded."""
@@ -312,7 +328,9 @@ class Store:
             path=self.path, committed_samples=w.committed_samples, pending=self._backlog.rows,
             last_commit_ts=w.last_commit_ts, commit_ms_p50=p50, commit_ms_p99=p99,
             degraded=w.degraded, recovered_from=self.recovered_from,
+            incarnation=w.incarnation,
             next_seq=w.meta["next_seq"], dropped_records=w.meta["dropped_records"],
+            dropped_event_records=w.meta["dropped_event_records"],
             dropped_pending=self._backlog.dropped, rejected_samples=w.rejected_samples,
             deleted_samples=w.meta["deleted_samples"], deleted_events=w.meta["deleted_events"],
             deleted_audit=w.meta["deleted_audit"],
@@ -320,22 +338,25 @@ class Store:
 
     # --- lifecycle ---
 
-    def close(self) -> None:
-        """Commit what is pending, stop the writer thread and close every connection."""
+    def close(self, timeout_s: float | None = None) -> None:
+        """Commit what is pending, stop the writer thread and close every connection, within
+        timeout_s (default config.close_timeout_s) even when the disk is full or another
+        process holds the file locked: then what could not be saved is counted, logged once
+        (`store.close_lost`) and its futures fail with StoreClosed."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
         self._backlog.close()
-        self._writer.stop()
+        self._writer.stop(self.config.close_timeout_s if timeout_s is None else timeout_s)
         with self._lock:
             for conn in self._readers:
                 conn.close()
             self._readers.clear()
 
-    async def aclose(self) -> None:
+    async def aclose(self, timeout_s: float | None = None) -> None:
         """close() without blocking the event loop."""
-        await asyncio.to_thread(self.close)
+        await asyncio.to_thread(self.close, timeout_s)
 
     def __enter__(self) -> Store:
         return self

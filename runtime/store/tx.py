@@ -24,6 +24,7 @@ class Tx:
     outbox_chunks: int = 0
     outbox_oldest_changed: bool = False
     dropped_records: int = 0
+    dropped_event_records: int = 0
     shelves_changed: bool = False
 
     def take_seq(self, n: int) -> int:

@@ -4,8 +4,10 @@ Everything that changes the database arrives on a queue. Samples are filtered (d
 laid out in columns as they arrive; the writer commits them, with their outbox chunks and
 every other queued change, in one transaction every commit_interval_s or when commit_rows
 are pending, whichever comes first, and at once when someone waits on a flush. A future is
-resolved only after its transaction committed. When a commit fails (disk full, I/O error)
-the writer keeps what it holds in memory, reports itself degraded and retries.
+resolved only after its transaction committed. When a commit fails (disk full, I/O error,
+a lock held by another process) the writer keeps what it holds in memory, reports itself
+degraded and retries. Stopping is bounded: one last commit attempt, which gives up (SQLite
+interrupted) when the caller's time is up; what could not be saved is counted and logged.
 """
 
 from __future__ import annotations
@@ -24,24 +26,20 @@ from pathlib import Path
 from typing import Any
 
 from runtime.contracts.messages import Event, Sample
-from runtime.store import alarms, events, outbox, retention
+from runtime.store import alarms, events, faults, outbox, retention
 from runtime.store.config import StoreConfig
 from runtime.store.errors import StoreClosed, StoreError
 from runtime.store.historian import INSERT_SQL, SampleBuffer, TagRegistry
-from runtime.store.opening import connect
-from runtime.store.schema import META_DEFAULTS
+from runtime.store.opening import connect_writer
+from runtime.store.schema import COUNTERS
 from runtime.store.tx import Tx
 
 log = logging.getLogger("runtime.store")
 
 _MAX_PAGES = 4_294_967_294
-_FULL = 13  # SQLITE_FULL
-
-
-def is_disk_full(exc: BaseException) -> bool:
-    """True for SQLITE_FULL ("database or disk is full")."""
-    code = getattr(exc, "sqlite_errorcode", None)
-    return (code is not None and code & 0xFF == _FULL) or "full" in str(exc)
+LOCKED_REASON = "locked by another process"
+_INTERRUPT_GRACE_S = 0.5  # of a stop's time, kept to interrupt a commit that runs too long
+_INTERRUPT_EVERY_S = 0.05
 
 
 def resolve(future: Future | None, result: Any) -> None:
@@ -198,8 +196,11 @@ class Writer:
                                        daemon=True)
         self._ready = threading.Event()
         self._start_error: BaseException | None = None
+        self._conn_lock = threading.Lock()
+        self._conn_open = False
+        self._stop_by = 0.0
 
-        self.buffer = SampleBuffer()
+        self.buffer: SampleBuffer
         self.ops: list[Op] = []
         self.waiters: list[Future] = []
         self.held_rows = 0
@@ -234,10 +235,30 @@ class Writer:
         """Queue an item (never blocks)."""
         self.queue.put(item)
 
-    def stop(self) -> None:
-        """Commit what is held and end the thread."""
+    def stop(self, timeout_s: float) -> bool:
+        """Commit what is held (one attempt) and end the thread, within about timeout_s.
+
+        The last commit waits for a lock until shortly before the time is up; a commit still
+        running then is interrupted (rolled back) and what it held counted as lost. Returns
+        False when the thread did not end in time (stuck in the operating system).
+        """
+        deadline = time.monotonic() + timeout_s
+        self._stop_by = deadline - min(_INTERRUPT_GRACE_S, timeout_s / 4)
         self.queue.put(_STOP)
-        self.thread.join()
+        self.thread.join(max(0.0, self._stop_by - time.monotonic()))
+        while self.thread.is_alive() and time.monotonic() < deadline:
+            self._interrupt()  # a no-op between statements, so again until it ends
+            self.thread.join(min(_INTERRUPT_EVERY_S, max(0.0, deadline - time.monotonic())))
+        if self.thread.is_alive():
+            log.error("store.close_abandoned path=%s timeout_s=%g (the writer did not stop;"
+                      " nothing acknowledged was lost)", self.path, timeout_s)
+            return False
+        return True
+
+    def _interrupt(self) -> None:
+        with self._conn_lock:
+            if self._conn_open:
+                self.conn.interrupt()
 
     # --- the thread ---
 
@@ -246,6 +267,7 @@ class Writer:
             self._open()
         except BaseException as exc:
             self._start_error = exc
+            self._close_conn()
             self._ready.set()
             return
         self._ready.set()
@@ -257,18 +279,25 @@ class Writer:
             self._fail_waiting(StoreClosed("the store's writer stopped on an error"))
             raise
         finally:
-            self.conn.close()
+            self._close_conn()
+
+    def _close_conn(self) -> None:
+        with self._conn_lock:
+            if self._conn_open:
+                self._conn_open = False
+                self.conn.close()
 
     def _open(self) -> None:
-        self.conn = connect(self.path, cache_mb=self.config.cache_mb)
-        self.conn.execute("PRAGMA temp_store = MEMORY")
-        self.conn.execute("PRAGMA wal_autocheckpoint = 4096")
-        self.conn.execute("PRAGMA journal_size_limit = 67108864")
+        conn = connect_writer(self.path, self.config.cache_mb)
+        with self._conn_lock:
+            self.conn, self._conn_open = conn, True
         self.page_size = self.conn.execute("PRAGMA page_size").fetchone()[0]
         self._set_max_bytes(self.config.max_db_bytes)
         meta = dict(self.conn.execute("SELECT key, value FROM meta"))
-        self.meta = {k: int(meta.get(k, v)) for k, v in META_DEFAULTS.items()}
+        self.meta = {k: int(meta.get(k, v)) for k, v in COUNTERS.items()}
+        self.incarnation = str(meta["incarnation"])
         self.registry = TagRegistry(self.conn.execute("SELECT key, tag, kind FROM tags"))
+        self.buffer = SampleBuffer(self.registry)
         self.outbox = outbox.OutboxCounters.load(self.conn)
         self._next_expiry = alarms.next_expiry(self.conn)
 
@@ -331,16 +360,15 @@ class Writer:
             if isinstance(item, SamplesItem):
                 n = len(item.samples)
                 filtered, rejected = self.buffer.add_samples(
-                    item.samples, self.registry, self.deadbands, self.last)
+                    item.samples, self.deadbands, self.last)
             else:
                 n = len(item.ts)
                 filtered, rejected = self.buffer.add_columns(
-                    item.tag, item.ts, item.values, item.qualities, self.registry,
-                    self.deadbands, self.last)
+                    item.tag, item.ts, item.values, item.qualities, self.deadbands, self.last)
             if rejected:
                 self.rejected_samples += rejected
-                log.warning("store.samples_rejected count=%d reason=value_type_not_storable",
-                            rejected)
+                log.warning("store.samples_rejected count=%d"
+                            " reason=value_type_or_timestamp_not_storable", rejected)
             self.backlog.done(filtered + rejected)
             self._hold(n - filtered - rejected)
         elif isinstance(item, Op):
@@ -380,8 +408,7 @@ class Writer:
             if tx.event_records:
                 outbox.add_events(tx, self.config.outbox_chunk_records)
             outbox.enforce(tx, self.outbox, self.config)
-            self._save_meta(next_seq=tx.next_seq,
-                            dropped_records=self.meta["dropped_records"] + tx.dropped_records)
+            self._save_meta(next_seq=tx.next_seq, **self._dropped(tx))
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback()
@@ -392,7 +419,7 @@ class Writer:
         for op, result in zip(self.ops, results, strict=True):
             resolve(op.future, result)
         self.backlog.done(self.held_rows)
-        self.buffer = SampleBuffer()
+        self.buffer = SampleBuffer(self.registry)
         self.ops = []
         self.held_rows = 0
         self.first_held = None
@@ -408,8 +435,8 @@ class Writer:
             result = exc
         except Exception as exc:
             if isinstance(exc, sqlite3.Error) and (
-                    is_disk_full(exc) or not self.conn.in_transaction):
-                raise
+                    faults.is_transient(exc) or not self.conn.in_transaction):
+                raise  # the whole commit fails and is retried; not this op's fault
             self.conn.execute("ROLLBACK TO op")
             tx.next_seq = mark[0]
             del tx.event_records[mark[1]:]
@@ -420,8 +447,7 @@ class Writer:
 
     def _adopt(self, tx: Tx, ms: float) -> None:
         was = self.degraded
-        self.meta["next_seq"] = tx.next_seq
-        self.meta["dropped_records"] += tx.dropped_records
+        self.meta.update(next_seq=tx.next_seq, **self._dropped(tx))
         self.registry.saved()
         self.outbox.adopt(tx, self.conn)
         if tx.shelves_changed:
@@ -449,15 +475,20 @@ class Writer:
             log.error("store.rollback_failed error=%r", exc)
 
     def _failed(self, exc: sqlite3.Error) -> None:
-        reason = "disk full" if is_disk_full(exc) else f"write failed: {exc}"
+        if faults.is_busy(exc):
+            # Each attempt already waited LOCK_STEP_MS for the lock: try again soon.
+            reason, retry_s = LOCKED_REASON, self.config.commit_interval_s
+        elif faults.is_disk_full(exc):
+            reason, retry_s = "disk full", self.config.disk_full_retry_s
+        else:
+            reason, retry_s = f"write failed: {exc}", self.config.disk_full_retry_s
         now = time.monotonic()
         if reason != self.degraded or now - self._last_degraded_log > 60.0:
             self._last_degraded_log = now
-            log.error("store.degraded reason=%s pending=%d retry_s=%.1f error=%s",
-                      _quote(reason), self.held_rows, self.config.disk_full_retry_s,
-                      _quote(str(exc)))
+            log.error("store.degraded reason=%s pending=%d retry_s=%.2f error=%s",
+                      _quote(reason), self.held_rows, retry_s, _quote(faults.describe(exc)))
         self.degraded = reason
-        self._retry_at = now + self.config.disk_full_retry_s
+        self._retry_at = now + retry_s
 
     def _resolve_waiters(self) -> None:
         waiters, self.waiters = self.waiters, []
@@ -465,12 +496,30 @@ class Writer:
             resolve(future, None)
 
     def _final_commit(self) -> None:
-        self._retry_at = 0.0
-        if self._commit():
+        """One last commit attempt, waiting for a lock only until the stop's time is up;
+        what it could not save is counted, logged once, and its futures fail."""
+        while (item := self._next_item(0)) is not None:  # queued as the store closed
+            if item is not _STOP:
+                self._take(item)
+        wait_s = self._stop_by - time.monotonic()
+        if wait_s > 0:
+            self.conn.execute(f"PRAGMA busy_timeout = {int(wait_s * 1000)}")
+            self._retry_at = 0.0
+            if self._commit():
+                return
+        elif self.first_held is None:
+            self._resolve_waiters()
             return
-        log.error("store.close_lost pending=%d reason=%s (nothing acknowledged was lost)",
-                  self.held_rows, _quote(self.degraded))
-        self._fail_waiting(StoreClosed(f"the store closed while {self.degraded}"))
+        samples = len(self.buffer)
+        events = sum(isinstance(op, EventOp) for op in self.ops)
+        others = len(self.ops) - events
+        reason = self.degraded or "no time left to commit"
+        log.error("store.close_lost samples=%d events=%d other=%d reason=%s path=%s"
+                  " (nothing acknowledged was lost)", samples, events, others, _quote(reason),
+                  self.path)
+        self._fail_waiting(StoreClosed(
+            f"store {self.path} closed before this was saved ({reason}); {samples} samples,"
+            f" {events} events and {others} other changes were not saved"))
 
     def _fail_waiting(self, exc: StoreError) -> None:
         for op in self.ops:
@@ -478,6 +527,12 @@ class Writer:
         for future in self.waiters:
             resolve(future, exc)
         self.ops, self.waiters = [], []
+
+    def _dropped(self, tx: Tx) -> dict[str, int]:
+        """The drop counters once tx is committed."""
+        return {"dropped_records": self.meta["dropped_records"] + tx.dropped_records,
+                "dropped_event_records": (self.meta["dropped_event_records"]
+                                          + tx.dropped_event_records)}
 
     def _save_meta(self, **values: int) -> None:
         self.conn.executemany("UPDATE meta SET value = ? WHERE key = ?",
@@ -510,7 +565,7 @@ class Writer:
                 "deleted_samples": self.meta["deleted_samples"] + done.samples,
                 "deleted_events": self.meta["deleted_events"] + done.events,
                 "deleted_audit": self.meta["deleted_audit"] + done.audit,
-                "dropped_records": self.meta["dropped_records"] + tx.dropped_records,
+                **self._dropped(tx),
             }
             self._save_meta(**counts)
             conn.execute("COMMIT")

@@ -15,7 +15,7 @@ aiomqtt's `publish(qos=1)` returns only once paho reports the PUBACK (or raises 
 `timeout_s`), so each publish runs in its own task and the window is a semaphore. Chunks
 are deleted only after their PUBACK; a message published but not acknowledged when the
 connection dropped is published again after reconnecting, so consumers de-duplicate by
-(node, seq).
+(node, incarnation, seq).
 """
 
 from __future__ import annotations
@@ -410,6 +410,7 @@ class Forwarder:
         return build_messages(
             fresh,
             node_id=self._node_id,
+            incarnation=self._store.incarnation,
             topic_prefix=self._config.topic_prefix,
             now=self._clock(),
             historical_after_s=self._config.historical_after_s,

@@ -2,8 +2,12 @@
 
 A message carries consecutive records of one kind from one node:
 
-    {"node": "n1", "seq_first": 1, "seq_last": 5000, "count": 5000, "historical": false,
-     "kind": "samples", "records": [[1, "P101.flow", 1700000000.1, 12.5, "good"], ...]}
+    {"node": "n1", "incarnation": "3f0c...", "seq_first": 1, "seq_last": 5000,
+     "count": 5000, "historical": false, "kind": "samples",
+     "records": [[1, "P101.flow", 1700000000.1, 12.5, 0], ...]}
+
+`incarnation` names the store's life the sequence numbers belong to: a store created afresh
+starts again at 0 under a new one, so consumers de-duplicate by (node, incarnation, seq).
 
 The store keeps each chunk's records as a compact JSON array, so a payload is spliced from
 those bytes (outer brackets dropped, arrays joined with commas) instead of parsing and
@@ -109,13 +113,16 @@ def records_body(payload: bytes) -> bytes:
     return body[1:-1].strip()
 
 
-def encode_payload(node_id: str, chunks: Sequence[Chunk], historical: bool) -> bytes:
+def encode_payload(
+    node_id: str, incarnation: str, chunks: Sequence[Chunk], historical: bool
+) -> bytes:
     """The JSON payload for consecutive chunks of one kind, spliced from their stored arrays."""
     first, last = chunks[0], chunks[-1]
     count = sum(c.count for c in chunks)
     flag = "true" if historical else "false"
     head = (
-        f'{{"node":{json.dumps(node_id)},"seq_first":{first.seq_first:d},'
+        f'{{"node":{json.dumps(node_id)},"incarnation":{json.dumps(incarnation)},'
+        f'"seq_first":{first.seq_first:d},'
         f'"seq_last":{last.seq_last:d},"count":{count:d},"historical":{flag},'
         f'"kind":{json.dumps(first.kind)},"records":['
     ).encode()
@@ -127,6 +134,7 @@ def build_messages(
     chunks: Sequence[Chunk],
     *,
     node_id: str,
+    incarnation: str,
     topic_prefix: str,
     now: float,
     historical_after_s: float,
@@ -146,7 +154,7 @@ def build_messages(
         messages.append(
             OutboundMessage(
                 topic=topic_for(topic_prefix, node_id, kind),
-                payload=encode_payload(node_id, group, historical),
+                payload=encode_payload(node_id, incarnation, group, historical),
                 kind=kind,
                 chunk_ids=tuple(c.id for c in group),
                 seq_first=group[0].seq_first,

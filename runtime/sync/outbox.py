@@ -61,6 +61,12 @@ class Stats(Protocol):
 class Outbox(Protocol):
     """The store's outbox API the forwarder codes against."""
 
+    @property
+    def incarnation(self) -> str:
+        """The store's life the sequence numbers belong to; a store created afresh starts
+        again at 0 under a new incarnation."""
+        ...
+
     def outbox_peek(self, max_records: int) -> Sequence[Chunk]:
         """Chunks oldest first, up to `max_records` records (at least one chunk if any).
 

@@ -147,7 +147,9 @@ async def test_sigkill_during_ingest_loses_nothing_committed(sim_factory, mosqui
         assert await asyncio.wait_for(process.wait(), 30) == 0
     finally:
         listening.cancel()
-        await asyncio.gather(listening, return_exceptions=True)
+        [ended] = await asyncio.gather(listening, return_exceptions=True)
+    if isinstance(ended, Exception):  # the subscriber's own checks (node, same record) failed
+        raise ended
 
     assert integrity(data / "lineside.db") == "ok"
     assert committed_before_kill == sorted(committed_before_kill)

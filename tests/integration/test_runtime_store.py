@@ -138,10 +138,16 @@ async def test_outbox_over_budget_drops_oldest_counts_and_keeps_running(sim_fact
             await until(lambda: store.status().committed_samples > committed, 10,
                         "the historian to keep recording")
             assert runtime.forwarder.status().broker_state == "unreachable"
-            # Nothing was ever sent, so the oldest records left are exactly those not dropped:
-            # the first dropped_records sequence numbers (0, 1, ...) are the ones that went.
-            before, oldest, after = (store.outbox_stats(), store.outbox_peek(1)[0],
+            # Nothing was ever sent and events are kept while samples can go, so every
+            # sequence number below the oldest sample chunk left is a dropped sample or a
+            # kept event.
+            before, chunks, after = (store.outbox_stats(), store.outbox_peek(10**9),
                                      store.outbox_stats())
-            assert before.dropped_records <= oldest.seq_first <= after.dropped_records
+            oldest = next(c for c in chunks if c.kind == "samples")
+            events_before = sum(c.count for c in chunks
+                                if c.kind == "events" and c.seq_last < oldest.seq_first)
+            assert (before.dropped_records <= oldest.seq_first - events_before
+                    <= after.dropped_records)
+            assert after.dropped_event_records == 0
         finally:
             await runtime.stop()

@@ -1,5 +1,6 @@
 """Durability and faults with real SQLite files: reopen, kill -9, group commit, corrupt and
-foreign files, a newer schema, migration from version 1, and a full disk."""
+foreign files, a newer schema, migration from version 1, a full disk, and a database locked
+by another process."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -17,9 +19,10 @@ from pathlib import Path
 import pytest
 
 from runtime.contracts.messages import BAD, Event, EventKind, Sample
-from runtime.store import AlarmState, SchemaTooNew, Store, StoreConfig
+from runtime.store import AlarmState, SchemaTooNew, Store, StoreClosed, StoreConfig, StoreLocked
 from runtime.store.opening import connect, database
 from runtime.store.schema import APPLICATION_ID, SCHEMA_VERSION, migrate
+from tests.unit.store_support import LockHolder
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = 1_700_000_000.0
@@ -230,8 +233,14 @@ def test_a_version_1_store_is_upgraded_and_keeps_its_data(tmp_path):
         assert store.alarm("A").shelved_until is None
         assert store.shelve("A", "olga", 60).result(5).state == AlarmState.SHELVED
         assert store.outbox_stats().next_seq == 7
+        incarnation = store.incarnation
+        assert re.fullmatch(r"[0-9a-f]{32}", incarnation)  # given one by the migration
+    with Store(path, FAST) as store:
+        assert store.incarnation == incarnation
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        meta = dict(conn.execute("SELECT key, value FROM meta"))
+        assert meta["dropped_event_records"] == 0 and meta["incarnation"] == incarnation
     conn.close()
 
 
@@ -262,3 +271,146 @@ def test_disk_full_degrades_keeps_everything_acknowledged_and_resumes(tmp_path, 
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.close()
+
+
+def _store_with_one_sample(path: Path) -> None:
+    with Store(path, FAST) as store:
+        store.append_columns("a", [T0], [1.0])
+        store.flush_future().result(5)
+
+
+@pytest.mark.parametrize("mode", ["immediate", "exclusive"])
+def test_a_store_locked_by_another_process_is_refused_naming_it_and_never_moved(tmp_path,
+                                                                               mode):
+    path = tmp_path / "store.db"
+    _store_with_one_sample(path)
+    with LockHolder(path, mode) as holder:
+        with pytest.raises(StoreLocked) as locked:
+            Store(path, replace(FAST, open_lock_timeout_s=0.3))
+        assert locked.value.path == path
+        assert [h.pid for h in locked.value.holders] == [holder.pid]
+        text = str(locked.value)
+        assert str(path) in text and f"held by pid {holder.pid} (" in text
+        assert "left as it is" in text
+        assert list(tmp_path.glob("*.corrupt-*")) == []
+    with Store(path, FAST) as store:  # the holder let go: the same file opens as it was
+        assert store.recovered_from is None
+        assert store.history("a", T0, T0 + 1) == [Sample("a", T0, 1.0)]
+    assert list(tmp_path.glob("*.corrupt-*")) == []
+
+
+def test_opening_waits_for_a_lock_to_be_released(tmp_path, caplog):
+    path = tmp_path / "store.db"
+    _store_with_one_sample(path)
+    caplog.set_level(logging.WARNING, "runtime.store")
+    outcome: list[Store | BaseException] = []
+
+    def open_store() -> None:
+        try:
+            outcome.append(Store(path, replace(FAST, open_lock_timeout_s=60)))
+        except BaseException as exc:
+            outcome.append(exc)
+
+    opener = threading.Thread(target=open_store)
+    with LockHolder(path, "exclusive") as holder:
+        opener.start()
+        wait_for(lambda: "store.open_waiting" in caplog.text or outcome, "the opener waiting")
+        assert not outcome, f"opened or failed while locked: {outcome}"
+        assert f"holder_pids={holder.pid} " in caplog.text
+    opener.join(30)
+    assert not opener.is_alive()
+    [store] = outcome
+    assert isinstance(store, Store), f"did not open after the lock was released: {store!r}"
+    with store:
+        assert store.recovered_from is None
+        assert store.history("a", T0, T0 + 1) == [Sample("a", T0, 1.0)]
+
+
+def test_a_lock_taken_mid_run_degrades_keeps_everything_and_recovers(tmp_path, caplog):
+    path = tmp_path / "store.db"
+    caplog.set_level(logging.INFO, "runtime.store")
+    with Store(path, FAST) as store:
+        store.append_columns("a", [T0], [0.0])
+        store.flush_future().result(5)
+        with LockHolder(path, "immediate"):
+            store.append_columns("a", [T0 + i for i in range(1, 100)],
+                                 [float(i) for i in range(1, 100)])
+            store.record_event(Event(EventKind.ALARM_RAISED, T0, "f", "n", {"alarm": "A"}))
+            saved = store.save_version({"schema": "lineside.project/1"}, "eve", "v1")
+            flushed = store.flush_future()
+            wait_for(lambda: store.status().degraded == "locked by another process",
+                     "degraded by the lock")
+            assert not flushed.done() and not saved.done()
+            assert count_samples(path) == 1
+        flushed.result(10)  # the holder let go: everything held in memory is committed
+        assert saved.result(5).number == 1
+        assert store.status().degraded == ""
+        assert [s.value for s in store.history("a", 0, 4e9)] == [float(i) for i in range(100)]
+        assert store.alarm("A").state == AlarmState.ACTIVE_UNACKED
+        assert store.outbox_stats().next_seq == 101
+    assert list(tmp_path.glob("*.corrupt-*")) == []
+    assert 'store.degraded reason="locked by another process"' in caplog.text
+    assert "store.recovered_from_degraded" in caplog.text
+
+
+def closed_within(store: Store, seconds: float) -> None:
+    """Close the store in another thread; fail unless close() returned within `seconds`."""
+    closer = threading.Thread(target=store.close, name="test-closer")
+    closer.start()
+    closer.join(seconds)
+    assert not closer.is_alive(), f"close() was still running after {seconds} s"
+
+
+def close_lost_lines(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records
+            if r.getMessage().startswith("store.close_lost")]
+
+
+def test_closing_with_a_full_disk_counts_and_logs_what_was_not_saved(tmp_path, caplog):
+    path = tmp_path / "store.db"
+    caplog.set_level(logging.INFO, "runtime.store")
+    config = replace(FAST, disk_full_retry_s=0.05, max_backlog_rows=30_000, close_timeout_s=2)
+    store = Store(path, config)
+    try:
+        store.append_columns("a", [T0], [0.0])
+        store.flush_future().result(5)
+        store.set_max_db_bytes(1).result(5)  # the file can't grow any more
+        store.append_columns("a", [T0 + 1 + i for i in range(20_000)], [1.0] * 20_000)
+        store.record_event(Event(EventKind.ALARM_RAISED, T0, "f", "n", {"alarm": "A"}))
+        saved = store.save_version({"schema": "lineside.project/1"}, "eve", "v1")
+        flushed = store.flush_future()
+        wait_for(lambda: store.status().degraded == "disk full", "degraded")
+    finally:
+        closed_within(store, 10)
+    for future in (saved, flushed):
+        with pytest.raises(StoreClosed, match="closed before this was saved"):
+            future.result(0)
+    assert close_lost_lines(caplog) == [
+        f'store.close_lost samples=20000 events=1 other=1 reason="disk full" path={path}'
+        " (nothing acknowledged was lost)"]
+    with Store(path, FAST) as store:
+        assert store.history("a", 0, 4e9) == [Sample("a", T0, 0.0)]
+        assert store.alarm("A") is None and store.latest_version() is None
+
+
+def test_closing_while_another_process_holds_the_lock_is_bounded(tmp_path, caplog):
+    path = tmp_path / "store.db"
+    caplog.set_level(logging.INFO, "runtime.store")
+    store = Store(path, replace(FAST, close_timeout_s=1))
+    try:
+        store.append_columns("a", [T0], [0.0])
+        store.flush_future().result(5)
+        with LockHolder(path, "immediate"):
+            store.append_columns("a", [T0 + 1 + i for i in range(100)], [1.0] * 100)
+            store.record_event(Event(EventKind.ALARM_RAISED, T0, "f", "n", {"alarm": "A"}))
+            flushed = store.flush_future()
+            closed_within(store, 5)  # well within SQLite's 10 s wait for a lock
+            with pytest.raises(StoreClosed, match="100 samples, 1 events"):
+                flushed.result(0)
+    finally:
+        store.close()
+    [line] = close_lost_lines(caplog)
+    assert line.startswith('store.close_lost samples=100 events=1 other=0 reason="locked by')
+    assert list(tmp_path.glob("*.corrupt-*")) == []
+    with Store(path, FAST) as store:
+        assert store.history("a", 0, 4e9) == [Sample("a", T0, 0.0)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -49,14 +50,26 @@ class Collector:
 
     async def __aenter__(self) -> Collector:
         self._task = asyncio.create_task(self._run(), name="test-collector")
-        async with asyncio.timeout(10):
-            await self._subscribed.wait()
+        subscribed = asyncio.create_task(self._subscribed.wait())
+        await asyncio.wait({self._task, subscribed}, timeout=10,
+                           return_when=asyncio.FIRST_COMPLETED)
+        subscribed.cancel()
+        self._check()
+        assert self._subscribed.is_set(), "the collector did not subscribe within 10 s"
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._task is not None
         self._task.cancel()
         await asyncio.wait({self._task})
+        self._check()
+
+    def _check(self) -> None:
+        """Raise what ended the collector's task, so a broken collector fails the test
+        instead of silently collecting nothing more."""
+        task = self._task
+        if task is not None and task.done() and not task.cancelled() and task.exception():
+            raise AssertionError("the test's collector failed") from task.exception()
 
     async def _run(self) -> None:
         while True:
@@ -84,12 +97,14 @@ class Collector:
                 await asyncio.sleep(0.05)  # the broker is away; try again
 
     def seqs(self) -> list[int]:
-        """Every sequence number received, de-duplicated by (node, seq), in arrival order."""
-        seen: set[tuple[str, int]] = set()
+        """Every sequence number received, de-duplicated by (node, incarnation, seq) as the
+        README tells consumers to, in arrival order."""
+        self._check()
+        seen: set[tuple[str, str, int]] = set()
         out = []
         for m in self.messages:
             for record in m.body["records"]:
-                key = (m.body["node"], record[0])
+                key = (m.body["node"], m.body["incarnation"], record[0])
                 if key not in seen:
                     seen.add(key)
                     out.append(record[0])
@@ -112,6 +127,10 @@ class AckLog:
         self.acked: list[int] = []
         self.frozen = False
         self.acked_while_frozen: list[int] = []
+
+    @property
+    def incarnation(self) -> str:
+        return self.outbox.incarnation
 
     def outbox_peek(self, max_records: int):
         return self.outbox.outbox_peek(max_records)
@@ -240,6 +259,7 @@ async def test_everything_arrives_in_order_without_gaps_and_is_deleted_after_ack
     for m in collector.messages:
         body = m.body
         assert body["node"] == "line-1" and body["historical"] is False
+        assert body["incarnation"] == store.incarnation
         assert body["count"] == len(body["records"]) == body["seq_last"] - body["seq_first"] + 1
         assert body["count"] <= 400
         assert [r[0] for r in body["records"]] == list(range(body["seq_first"],
@@ -337,23 +357,38 @@ async def test_a_broker_lost_mid_drain_costs_duplicates_at_most_never_a_gap(
     assert acks.acked == ids, "chunks deleted once each, strictly oldest first"
 
 
-async def test_notify_sends_new_records_without_waiting_for_the_poll(
+class PeekCount(AckLog):
+    """Counts the forwarder's looks at the outbox (peeks, from its worker thread)."""
+
+    peeks = 0
+
+    def outbox_peek(self, max_records: int):
+        self.peeks += 1
+        return super().outbox_peek(max_records)
+
+
+async def test_notify_from_another_thread_sends_new_records_without_waiting_for_the_poll(
     mosquitto: Mosquitto, store: Store
 ):
-    forwarder = Forwarder(store, config_for(mosquitto, poll_interval_s=30.0), "n1")
+    watched = PeekCount(store)
+    forwarder = Forwarder(watched, config_for(mosquitto, poll_interval_s=600.0), "n1")
     async with Collector(mosquitto) as collector:
         await forwarder.start()
         try:
-            await until(lambda: forwarder.status().broker_state == "connected", "connected")
-            await asyncio.sleep(0.1)  # let the sender find the outbox empty and wait
+            await until(lambda: watched.peeks >= 1, "the sender looked at the empty outbox")
+            looked = watched.peeks
             await add_samples(store, 5)
-            started = time.monotonic()
-            forwarder.notify()
+            notifier = threading.Thread(target=forwarder.notify, name="test-notifier")
+            notifier.start()  # as the store's writer thread would
+            notifier.join(5)
+            assert not notifier.is_alive()
+            # The poll is 600 s away: only notify() can have sent them within the deadline.
             await until(lambda: len(collector.seqs()) == 5, "records after notify()",
-                        within=5)
-            assert time.monotonic() - started < 2.0
+                        within=10)
+            assert watched.peeks > looked
         finally:
             await forwarder.stop()
+    expect_consecutive(collector.seqs(), 0, 4)
 
 
 async def test_the_rate_limit_holds_the_average(mosquitto: Mosquitto, store: Store):
@@ -532,6 +567,33 @@ async def test_acked_chunks_stay_deleted_across_a_restart_of_the_store(
         assert [c.seq_first for c in reopened.outbox_peek(100)] == [500]
     finally:
         await reopened.aclose()
+
+
+async def test_a_store_created_afresh_is_sent_under_a_new_incarnation_and_none_of_it_is_lost(
+    mosquitto: Mosquitto, tmp_path: Path, clock: Clock
+):
+    path = tmp_path / "lineside.db"
+    incarnations = []
+    async with Collector(mosquitto) as collector:
+        for life in range(2):
+            store = open_store(path, clock)
+            try:
+                incarnations.append(store.incarnation)
+                await add_samples(store, 30)
+                forwarder = Forwarder(store, config_for(mosquitto), "line-1")
+                await forwarder.start()
+                try:
+                    await drained(store)
+                    await until(lambda n=30 * (life + 1): len(collector.seqs()) == n,
+                                "every record of this life received")
+                finally:
+                    await forwarder.stop()
+            finally:
+                await store.aclose()
+            path.write_bytes(b"scribbled by a failing disk " * 300)  # a fresh store next
+    assert incarnations[0] != incarnations[1]
+    assert collector.seqs() == list(range(30)) * 2, "the restarted sequence is new data"
+    assert [m.body["incarnation"] for m in collector.messages] == incarnations
 
 
 class SlowPeekOutbox(AckLog):

@@ -1,7 +1,10 @@
-"""What the store's unit tests share: a clock they set by hand, and stores closed after."""
+"""What the store's tests share: a clock they set by hand, stores closed after, and another
+process holding a lock on the database file."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,3 +41,59 @@ def opened_stores(tmp_path: Path, config: StoreConfig,
     finally:
         for store in stores:
             store.close()
+
+
+_HOLDER = r"""
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+if sys.argv[2] == "exclusive":  # readers are locked out too, not only writers
+    conn.execute("PRAGMA locking_mode = EXCLUSIVE")
+    conn.execute("BEGIN EXCLUSIVE")
+else:
+    conn.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+sys.stdin.readline()
+conn.execute("ROLLBACK")
+conn.close()
+"""
+
+
+class LockHolder:
+    """Another process (python and sqlite3) holding a write lock on `path` until release().
+
+    mode "immediate" takes the write lock (BEGIN IMMEDIATE; WAL readers carry on); mode
+    "exclusive" takes it in exclusive locking mode, which keeps readers out as well.
+    """
+
+    def __init__(self, path: Path, mode: str = "immediate") -> None:
+        self.process = subprocess.Popen([sys.executable, "-c", _HOLDER, str(path), mode],
+                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        text=True)
+        line = self.process.stdout.readline() if self.process.stdout else ""
+        if line.strip() != "locked":
+            self.process.kill()
+            self.release()
+            raise RuntimeError(f"the lock holder did not take the lock on {path}")
+
+    @property
+    def pid(self) -> int:
+        """The holder's process id."""
+        return self.process.pid
+
+    def release(self) -> None:
+        """Let go of the lock and wait until the holder has exited."""
+        if self.process.poll() is None and self.process.stdin:
+            self.process.stdin.write("\n")
+            self.process.stdin.flush()
+        self.process.wait(10)
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream:
+                stream.close()
+
+    def __enter__(self) -> LockHolder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process.poll() is None and exc[0] is not None:
+            self.process.kill()
+        self.release()

@@ -44,6 +44,19 @@ def test_a_value_that_cannot_be_stored_is_rejected_and_counted(store):
     assert store.status().rejected_samples == 1
 
 
+def test_a_timestamp_that_cannot_be_a_key_is_rejected_and_counted(store):
+    nan, inf = float("nan"), float("inf")
+    assert store.append_samples([Sample("x", nan, 1.0), Sample("x", T0, 2.0),
+                                 Sample("x", inf, 3.0)])
+    assert store.append_columns("y", [T0, nan] + [T0 + 1 + i for i in range(100)],
+                                [0.0] * 102)
+    store.flush_future().result(5)
+    assert store.history("x", 0, 4e9) == [Sample("x", T0, 2.0)]
+    assert len(store.history("y", 0, 4e9)) == 101
+    assert store.status().rejected_samples == 3
+    assert store.status().degraded == ""
+
+
 def test_history_range_is_half_open_and_limited(store):
     store.append_columns("t", [T0 + i for i in range(10)], list(range(10)))
     store.flush_future().result(5)

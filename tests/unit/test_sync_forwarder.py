@@ -28,6 +28,7 @@ class MemoryOutbox:
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
+        self.incarnation = "0123456789abcdef0123456789abcdef"
         self._lock = threading.Lock()
         self.chunks: dict[int, MemChunk] = {}
         self.acks: list[list[int]] = []
@@ -78,7 +79,9 @@ class MemoryOutbox:
             chunks=len(chunks),
             oldest_ts=min((c.created_ts for c in chunks), default=None),
             dropped_records=0,
+            dropped_event_records=0,
             next_seq=self.next_seq,
+            incarnation=self.incarnation,
         )
 
 
@@ -140,7 +143,6 @@ async def test_an_unreachable_broker_is_reported_and_nothing_is_deleted(caplog):
         assert f"cannot reach broker 127.0.0.1:{port}" in status.last_error
         assert status.queue_records == 5 and status.oldest_age_s == pytest.approx(10.0)
         assert status.last_ack_ts is None and status.drain_rate_per_s == 0.0
-        threading.Thread(target=forwarder.notify).start()  # safe from any thread
         await until(lambda: "sync.backoff" in caplog.text, "a backoff log line")
     finally:
         await forwarder.stop()

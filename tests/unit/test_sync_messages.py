@@ -54,9 +54,10 @@ def records_of(chunks: list[Chunk]) -> list:
 
 def test_payload_is_spliced_from_the_stored_arrays_and_parses_to_the_documented_shape():
     chunks = make_chunks([("samples", 3), ("samples", 2)])
-    payload = encode_payload("line-1", chunks, historical=True)
+    payload = encode_payload("line-1", "9f3c0aa1", chunks, historical=True)
     assert json.loads(payload) == {
         "node": "line-1",
+        "incarnation": "9f3c0aa1",
         "seq_first": 1,
         "seq_last": 5,
         "count": 5,
@@ -72,7 +73,7 @@ def test_empty_and_spaced_arrays_splice_cleanly():
         Chunk(2, "events", 2, 1, 0, 0.0, b"[]"),
         Chunk(3, "events", 2, 2, 1, 0.0, b'[\n[2,"y",0,"f","n",null,true]\n]'),
     ]
-    decoded = json.loads(encode_payload('node "7"', chunks, historical=False))
+    decoded = json.loads(encode_payload('node "7"', "i1", chunks, historical=False))
     assert decoded["node"] == 'node "7"'
     assert decoded["records"] == [
         [1, "x", 0, "f", "n", {}, False],
@@ -105,7 +106,7 @@ def test_splicing_equals_parsing_and_reserialising(groups, node, historical, pre
         chunks.append(Chunk(i, "samples", seq + 1, seq + len(rows), len(rows), 0.0,
                             text.encode()))
         seq += len(rows)
-    spliced = json.loads(encode_payload(node, chunks, historical))
+    spliced = json.loads(encode_payload(node, "i1", chunks, historical))
     expected = [r for c in chunks for r in json.loads(c.payload)]
     assert spliced["records"] == expected
     assert spliced["count"] == seq and spliced["node"] == node
@@ -142,14 +143,16 @@ def test_backlog_older_than_historical_after_is_marked_and_kept_apart_from_live_
     old = make_chunks([("samples", 2), ("samples", 2)], ts=50.0)
     new = make_chunks([("samples", 2)], start_seq=5, ts=95.0)
     new = [replace(new[0], id=3)]
-    messages = build_messages(old + new, node_id="n1", topic_prefix="plant/a", now=100.0,
-                              historical_after_s=10, max_records=100, max_bytes=10**6)
+    messages = build_messages(old + new, node_id="n1", incarnation="i1",
+                              topic_prefix="plant/a", now=100.0, historical_after_s=10,
+                              max_records=100, max_bytes=10**6)
     assert [(m.chunk_ids, m.historical, m.seq_first, m.seq_last, m.count) for m in messages] == [
         ((1, 2), True, 1, 4, 4),
         ((3,), False, 5, 6, 2),
     ]
     assert {m.topic for m in messages} == {"plant/a/n1/samples"}
     assert json.loads(messages[0].payload)["historical"] is True
+    assert {json.loads(m.payload)["incarnation"] for m in messages} == {"i1"}
 
 
 def test_topics_and_node_ids():
