@@ -36,7 +36,7 @@ from runtime.engine import DeployResult, Engine, FlowError
 from runtime.engine.compare import Comparison, shadow_comparison
 from runtime.engine.engine import ModelRunner
 from runtime.registry import NodeRegistry
-from runtime.store import Store
+from runtime.store import NotSaved, Store
 from runtime.supervision import Supervisor
 from runtime.sync.forwarder import Forwarder
 
@@ -59,7 +59,8 @@ class Runtime:
     """How late a sample may arrive after its source timestamp and still count for the grid
     time it belongs to (models score the features of the samples before each grid time)."""
     SAVE_TIMEOUT_S = 5.0
-    """How long a deploy waits for the store to save its version before it is refused."""
+    """How long a deploy waits for the store to save its version before it is refused (the
+    store then drops the version for good, so it never turns up later)."""
     STOP_FLUSH_S = 3.0
     """How long stopping waits for the store to commit what is queued (SIGTERM ends in
     well under 10 s even with a degraded store)."""
@@ -283,15 +284,13 @@ class Runtime:
         if degraded:
             raise DeployRefused(f"the store cannot save a new version ({degraded}); the "
                                 "running project is unchanged")
-        future = asyncio.wrap_future(self.store.save_version(doc, user, comment))
+        saving = self.store.save_version(doc, user, comment, within_s=self.SAVE_TIMEOUT_S)
         self.store.flush_future()  # commit now: a person is waiting for this deploy
         try:
-            version = await asyncio.wait_for(asyncio.shield(future), self.SAVE_TIMEOUT_S)
-        except TimeoutError:
-            future.add_done_callback(_retrieve)
-            raise DeployRefused(f"the store did not save the new version within "
-                                f"{self.SAVE_TIMEOUT_S:g} s; the running project is "
-                                "unchanged") from None
+            # The store answers by the deadline: saved, or dropped for good (NotSaved).
+            version = await asyncio.wrap_future(saving)
+        except NotSaved as exc:
+            raise DeployRefused(f"{exc}; the running project is unchanged") from None
         return version.number
 
     async def _advance_loop(self) -> None:

@@ -9,6 +9,7 @@ commit. See Store.
 from runtime.store.config import StoreConfig
 from runtime.store.errors import (
     ModelVersionTaken,
+    NotSaved,
     SchemaTooNew,
     StoreClosed,
     StoreError,
@@ -35,8 +36,8 @@ from runtime.store.store import Store
 
 __all__ = [
     "AlarmRecord", "AlarmState", "AuditRecord", "Bucket", "EventRecord", "ModelRecord",
-    "ModelVersionTaken", "OutboxChunk", "OutboxStats", "SchemaTooNew", "Store", "StoreClosed",
-    "StoreConfig", "StoreError", "StoreLocked", "StoreOverloaded", "StoreStatus",
-    "StoreUnavailable", "UnknownAlarm",
-    "UnknownModelVersion", "UnknownVersion", "Version",
+    "ModelVersionTaken", "NotSaved", "OutboxChunk", "OutboxStats", "SchemaTooNew", "Store",
+    "StoreClosed", "StoreConfig", "StoreError", "StoreLocked", "StoreOverloaded",
+    "StoreStatus", "StoreUnavailable", "UnknownAlarm", "UnknownModelVersion",
+    "UnknownVersion", "Version",
 ]

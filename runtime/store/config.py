@@ -32,6 +32,8 @@ class StoreConfig:
     historian_max_age_s: float = 90 * DAY_S
     historian_max_bytes: int = 4096 * MIB
     events_max_age_s: float = 365 * DAY_S
+    shadow_max_age_s: float = 14 * DAY_S
+    """What shadow flows would have done (events marked shadow) is kept this long."""
     audit_max_age_s: float = 3 * 365 * DAY_S
     retention_interval_s: float = 10.0
     retention_batch_rows: int = 20_000
@@ -52,7 +54,7 @@ class StoreConfig:
         positive = (
             "commit_interval_s", "commit_rows", "outbox_chunk_records", "outbox_max_bytes",
             "outbox_max_age_s", "historian_max_age_s", "historian_max_bytes",
-            "events_max_age_s", "audit_max_age_s", "retention_interval_s",
+            "events_max_age_s", "shadow_max_age_s", "audit_max_age_s", "retention_interval_s",
             "retention_batch_rows", "max_backlog_rows", "disk_full_retry_s",
             "summary_interval_s", "max_shelve_s", "close_timeout_s",
         )

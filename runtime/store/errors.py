@@ -96,3 +96,15 @@ class UnknownModelVersion(StoreError):
     def __init__(self, key: str) -> None:
         self.key = key
         super().__init__(f"model {key} is not registered")
+
+
+class NotSaved(StoreError):
+    """A change was not saved within the time its caller could wait (the store is degraded:
+    disk full, locked); it was dropped, not applied, and will not be applied later."""
+
+    def __init__(self, what: str, within_s: float, reason: str) -> None:
+        self.within_s = within_s
+        self.reason = reason
+        why = reason or "the store is busy"
+        super().__init__(f"{what} was not saved within {within_s:g} s ({why}); nothing was "
+                         "changed")

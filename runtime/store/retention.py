@@ -1,4 +1,4 @@
-"""Retention: the historian bounded by age and bytes, events and audit by age.
+"""Retention: the historian bounded by age and bytes, events, shadow events and audit by age.
 
 Deletes go oldest first in small batches (at most StoreConfig.retention_batch_rows rows a
 pass), so the writer never stalls long; the writer runs another pass soon while more is due.
@@ -65,10 +65,12 @@ def _oldest_span(conn: sqlite3.Connection) -> tuple[int, int] | None:
     return None if lo is None else (lo, hi)
 
 
-def _delete_old(conn: sqlite3.Connection, table: str, cutoff: float, budget: int) -> int:
+def _delete_old(conn: sqlite3.Connection, table: str, cutoff: float, budget: int,
+                where: str = "1") -> int:
     return conn.execute(
         f"DELETE FROM {table} WHERE id IN"
-        f" (SELECT id FROM {table} WHERE ts < ? ORDER BY ts LIMIT ?)", (cutoff, budget)
+        f" (SELECT id FROM {table} WHERE ts < ? AND {where} ORDER BY ts LIMIT ?)",
+        (cutoff, budget)
     ).rowcount
 
 
@@ -88,6 +90,9 @@ def run_pass(conn: sqlite3.Connection, config: StoreConfig, now: float,
             done.samples += n
             done.more = n > 0
     done.events = _delete_old(conn, "events", now - config.events_max_age_s, budget)
+    if done.events < budget and config.shadow_max_age_s < config.events_max_age_s:
+        done.events += _delete_old(conn, "events", now - config.shadow_max_age_s,
+                                   budget - done.events, where="shadow = 1")
     done.audit = _delete_old(conn, "audit", now - config.audit_max_age_s, budget)
     done.more = done.more or done.events >= budget or done.audit >= budget
     return done

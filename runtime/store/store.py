@@ -182,11 +182,16 @@ class Store:
         """Return a shelved alarm (active-unacked if still active, else normal), audited."""
         return self._op(lambda tx: alarms.unshelve(tx, alarm_id, user, role))
 
-    def save_version(self, document: dict[str, Any], user: str,
-                     comment: str = "") -> Future[Version]:
-        """Save a project document as the next version (hash: SHA-256 of canonical JSON)."""
+    def save_version(self, document: dict[str, Any], user: str, comment: str = "",
+                     within_s: float | None = None) -> Future[Version]:
+        """Save a project document as the next version (hash: SHA-256 of canonical JSON).
+
+        With `within_s`, a version not committed that soon (a degraded store) is dropped,
+        never saved later, and the future fails with NotSaved: a deploy waiting on it gets
+        a definite answer."""
         canonical, digest = canonical_json(document), document_hash(document)
-        return self._op(lambda tx: versions.save(tx, canonical, digest, user, comment))
+        return self._op(lambda tx: versions.save(tx, canonical, digest, user, comment),
+                        within_s, "the project version")
 
     def add_model(self, model_id: str, version: int, digest: str, file: str, info_json: str,
                   user: str, role: str = "") -> Future[ModelRecord]:
@@ -376,9 +381,12 @@ class Store:
         if self._closed:
             raise StoreClosed(f"store {self.path} is closed")
 
-    def _op(self, fn: Callable[[Tx], T]) -> Future[T]:
+    def _op(self, fn: Callable[[Tx], T], within_s: float | None = None,
+            what: str = "the change") -> Future[T]:
         op: Op = CallOp(fn)
         op.future = Future()
+        if within_s is not None:
+            op.due_within(what, within_s)
         self._backlog.admit(1, force=True)
         self._writer.submit(op)
         return op.future

@@ -28,7 +28,7 @@ from typing import Any
 from runtime.contracts.messages import Event, Sample
 from runtime.store import alarms, events, faults, outbox, retention
 from runtime.store.config import StoreConfig
-from runtime.store.errors import StoreClosed, StoreError
+from runtime.store.errors import NotSaved, StoreClosed, StoreError
 from runtime.store.historian import INSERT_SQL, SampleBuffer, TagRegistry
 from runtime.store.opening import connect_writer
 from runtime.store.schema import COUNTERS
@@ -119,12 +119,23 @@ class ColumnsItem:
 
 
 class Op:
-    """A change applied inside the next transaction; its future gets the result after COMMIT."""
+    """A change applied inside the next transaction; its future gets the result after COMMIT.
 
-    __slots__ = ("future",)
+    With a `deadline` (time.monotonic()), a change not committed by then is dropped, never
+    applied later, and its future fails with NotSaved: its caller gets a definite answer."""
+
+    __slots__ = ("deadline", "future", "what", "within_s")
 
     def __init__(self) -> None:
         self.future: Future | None = None
+        self.deadline: float | None = None
+        self.within_s = 0.0
+        self.what = "the change"
+
+    def due_within(self, what: str, within_s: float) -> None:
+        """Give the change a deadline `within_s` from now (see the class)."""
+        self.what, self.within_s = what, within_s
+        self.deadline = time.monotonic() + within_s
 
     def apply(self, tx: Tx) -> Any:
         """Do the change in tx; a StoreError raised here is an audited refusal."""
@@ -317,6 +328,7 @@ class Writer:
                 self._final_commit()
                 return
             now = time.monotonic()
+            self._expire_ops(now)
             if self._commit_due(now):
                 self._commit()
             self._housekeeping(now)
@@ -333,7 +345,8 @@ class Writer:
         now = time.monotonic()
         deadline = min(now + 1.0, self._next_retention, self._next_summary)
         if self.degraded:
-            deadline = min(deadline, self._retry_at)
+            deadline = min(deadline, self._retry_at, *(
+                op.deadline for op in self.ops if op.deadline is not None))
         elif self.waiters:
             return 0.0
         elif self.first_held is not None:
@@ -425,6 +438,27 @@ class Writer:
         self.first_held = None
         self._resolve_waiters()
         return True
+
+    def _expire_ops(self, now: float) -> None:
+        """Drop the changes whose deadline passed (only a degraded store holds them that
+        long); their futures fail with NotSaved."""
+        if not self.degraded or not any(
+                op.deadline is not None and now >= op.deadline for op in self.ops):
+            return
+        keep = []
+        for op in self.ops:
+            if op.deadline is not None and now >= op.deadline:
+                resolve(op.future, NotSaved(op.what, op.within_s, self.degraded))
+                self.held_rows -= 1
+                self.backlog.done(1)
+                log.error("store.change_dropped what=%s reason=%s", _quote(op.what),
+                          _quote(self.degraded))
+            else:
+                keep.append(op)
+        self.ops = keep
+        if self.held_rows == 0:
+            self.first_held = None
+            self._resolve_waiters()
 
     def _apply(self, tx: Tx, op: Op) -> Any:
         mark = (tx.next_seq, len(tx.event_records))

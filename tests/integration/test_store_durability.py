@@ -19,7 +19,15 @@ from pathlib import Path
 import pytest
 
 from runtime.contracts.messages import BAD, Event, EventKind, Sample
-from runtime.store import AlarmState, SchemaTooNew, Store, StoreClosed, StoreConfig, StoreLocked
+from runtime.store import (
+    AlarmState,
+    NotSaved,
+    SchemaTooNew,
+    Store,
+    StoreClosed,
+    StoreConfig,
+    StoreLocked,
+)
 from runtime.store.opening import connect, database
 from runtime.store.schema import APPLICATION_ID, SCHEMA_VERSION, migrate
 from tests.unit.store_support import LockHolder
@@ -271,6 +279,27 @@ def test_disk_full_degrades_keeps_everything_acknowledged_and_resumes(tmp_path, 
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     conn.close()
+
+
+def test_a_version_not_saved_by_its_deadline_is_dropped_for_good(tmp_path, caplog):
+    doc = {"schema": "lineside.project/1", "connections": [], "tags": [], "flows": []}
+    config = replace(FAST, disk_full_retry_s=0.05)
+    with Store(tmp_path / "store.db", config) as store:
+        store.set_max_db_bytes(1).result(5)  # the file can't grow any more
+        store.append_columns("a", [T0 + i for i in range(5000)], [0.0] * 5000)
+        wait_for(lambda: store.status().degraded == "disk full", "degraded")
+        started = time.monotonic()
+        saving = store.save_version(doc, "erik", "change", within_s=0.3)
+        with pytest.raises(NotSaved, match=r"^the project version was not saved within 0\.3 s "
+                                           r"\(disk full\); nothing was changed$"):
+            saving.result(5)
+        assert time.monotonic() - started < 2.0
+        waiting = store.save_version(doc, "anna", "no deadline")  # waits as long as it takes
+        store.set_max_db_bytes(None).result(5)  # space is back
+        assert waiting.result(10).number == 1
+        assert [(v.user, v.comment) for v in store.versions()] == [("anna", "no deadline")]
+        assert len(store.history("a", 0, 4e9)) == 5000  # the samples waited and were kept
+    assert "store.change_dropped what=\"the project version\"" in caplog.text
 
 
 def _store_with_one_sample(path: Path) -> None:

@@ -49,6 +49,22 @@ def test_historian_events_and_audit_are_kept_for_their_own_ages(open_store):
     assert open_store(config, clock=clock).status().deleted_samples == 4000
 
 
+def test_shadow_events_are_kept_for_their_own_shorter_age(open_store):
+    clock = Clock(T0 + 10 * DAY)
+    store = open_store(replace(FAST, events_max_age_s=8 * DAY, shadow_max_age_s=3 * DAY),
+                       clock=clock)
+    for day in range(10):
+        ts = T0 + day * DAY
+        store.record_event(Event(EventKind.WRITE, ts, "live", "n", {}))
+        store.record_event(Event(EventKind.WRITE, ts, "candidate", "n", {}, shadow=True))
+    store.flush_future().result(5)
+    deleted = store.run_retention().result(10)
+    assert deleted.events == 2 + 7  # live before day 2, shadow before day 7
+    kept = store.events(0, 4e9)
+    assert [e.ts for e in kept if not e.shadow][0] == T0 + 2 * DAY
+    assert [e.ts for e in kept if e.shadow] == [T0 + d * DAY for d in (7, 8, 9)]
+
+
 def test_historian_over_its_byte_budget_loses_its_oldest_samples_first(open_store, tmp_path):
     budget = 600_000
     store = open_store(replace(FAST, historian_max_bytes=budget), clock=Clock(T0 + 6000))
