@@ -24,21 +24,19 @@ from runtime.ai.errors import ModelConflict, ModelError, ModelInUse, UnknownMode
 from runtime.ai.model_file import ModelFile, info_from_dict, load_model_file, sha256
 from runtime.ai.sessions import ModelSessions
 from runtime.contracts.models import ModelInfo
+from runtime.shipped import shipped
 from runtime.store import ModelRecord, ModelVersionTaken, Store, UnknownModelVersion
 from runtime.store.models import ADD, REMOVE
 
 log = logging.getLogger("runtime.ai")
 
-BUILTIN_DIR = Path(__file__).resolve().parents[2] / "resources" / "models"
 COMMIT_TIMEOUT_S = 30.0
 
 
-def builtin_models(directory: str | Path = BUILTIN_DIR) -> list[ModelFile]:
-    """The demo models shipped in resources/models (every NAME.onnx with its NAME.json),
-    checked; none when the folder is not there."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        return []
+def builtin_models(directory: str | Path | None = None) -> list[ModelFile]:
+    """The models in `directory` (default: the demo models shipped in resources/models),
+    every NAME.onnx with its NAME.json, checked."""
+    directory = shipped("models") if directory is None else Path(directory)
     return [load_model_file(path) for path in sorted(directory.glob("*.onnx"))]
 
 
