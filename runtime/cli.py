@@ -14,7 +14,6 @@ import getpass
 import json
 import logging
 import signal
-import subprocess
 import sys
 import time
 from contextlib import AsyncExitStack
@@ -28,18 +27,23 @@ from runtime.ai.sessions import ModelSessions
 from runtime.config import DEFAULT_PATH, ConfigError, RuntimeConfig, load_config
 from runtime.contracts import LinesideError, ValidationFailed
 from runtime.contracts.validation import validate_project
+from runtime.demo import (
+    DEMO_FAULT,
+    SimProcess,
+    SimStartFailed,
+    demo_config,
+    demo_project,
+    point_at_sim,
+)
 from runtime.logs import setup_logging
 from runtime.registry import NodeRegistry
 from runtime.service import Runtime
+from runtime.shipped import ShippedFileMissing
 from runtime.store import Store
-from runtime.sync.config import BrokerConfig
 from runtime.sync.forwarder import Forwarder
 
 log = logging.getLogger("lineside.runtime")
 
-DEMO_PROJECT = Path(__file__).resolve().parents[1] / "resources" / "demo" / "project.json"
-DEMO_FAULT = "bearing_wear=0.004"
-SIM_START_TIMEOUT_S = 30.0
 
 
 class CliError(LinesideError):
@@ -58,9 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         config = _runtime_config(args)
         doc = None
         if args.demo or args.project:
-            doc = _read_document(DEMO_PROJECT if args.demo else Path(args.project))
+            doc = demo_project() if args.demo else _read_document(Path(args.project))
         return asyncio.run(_run(args, doc, config))
-    except CliError as exc:
+    except (CliError, SimStartFailed, ShippedFileMissing) as exc:
         print(f"lineside-runtime: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -172,12 +176,10 @@ def _runtime_config(args: argparse.Namespace) -> RuntimeConfig:
         config = load_config(args.config)
     except ConfigError as exc:
         raise CliError(f"the configuration has problems:\n{exc}") from None
-    demo = getattr(args, "demo", False)
-    data_dir = args.data_dir or (config.data_dir / "demo" if demo else config.data_dir)
-    broker = config.broker
-    if demo and broker is None:
-        broker = BrokerConfig(host="127.0.0.1", port=1883, client_id="lineside-demo")
-    config = replace(config, data_dir=data_dir, broker=broker)
+    if getattr(args, "demo", False):
+        config = demo_config(config)
+    if args.data_dir:
+        config = replace(config, data_dir=args.data_dir)
     try:
         config.data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -270,50 +272,6 @@ async def _log_stats(runtime: Runtime, interval: float, stop: asyncio.Event) -> 
 async def _cancel(task: asyncio.Task[None]) -> None:
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-
-
-def point_at_sim(doc: dict[str, Any], endpoints: dict[str, Any]) -> None:
-    """Point the demo project's connections at the simulator's actual ports."""
-    for conn in doc["connections"]:
-        if conn["kind"] == "opcua":
-            conn["endpoint"] = endpoints["opcua_url"]
-        else:
-            conn["host"], conn["port"] = endpoints["modbus_host"], endpoints["modbus_port"]
-
-
-class SimProcess:
-    """The simulated plant as a child process on free loopback ports."""
-
-    def __init__(self, fault: str = "") -> None:
-        self.fault = fault
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def __aenter__(self) -> dict[str, Any]:
-        command = [sys.executable, "-m", "runtime.sim", "--opcua-port", "0",
-                   "--modbus-port", "0"]
-        if self.fault and self.fault != "none":
-            command += ["--fault", self.fault]
-        self.process = await asyncio.create_subprocess_exec(
-            *command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        assert self.process.stdout is not None
-        try:
-            line = await asyncio.wait_for(self.process.stdout.readline(), SIM_START_TIMEOUT_S)
-            endpoints = json.loads(line)
-        except (TimeoutError, json.JSONDecodeError) as exc:
-            await self.__aexit__()
-            raise CliError(f"the simulated plant did not start: {exc!r}") from None
-        log.info("sim.started opcua=%s modbus=%s:%s", endpoints["opcua_url"],
-                 endpoints["modbus_host"], endpoints["modbus_port"])
-        return endpoints
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self.process and self.process.returncode is None:
-            self.process.terminate()
-            try:
-                await asyncio.wait_for(self.process.wait(), 10)
-            except TimeoutError:
-                self.process.kill()
-                await self.process.wait()
 
 
 if __name__ == "__main__":
