@@ -8,6 +8,7 @@ import json
 import logging
 import subprocess
 import sys
+from collections import deque
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ log = logging.getLogger("lineside.runtime")
 DEMO_FAULT = "bearing_wear=0.004"
 DEMO_BROKER = BrokerConfig(host="127.0.0.1", port=1883, client_id="lineside-demo")
 SIM_START_TIMEOUT_S = 30.0
+STDERR_LINES_KEPT = 20
 
 
 class SimStartFailed(LinesideError):
@@ -56,11 +58,14 @@ def point_at_sim(doc: dict[str, Any], endpoints: dict[str, Any]) -> None:
 
 class SimProcess:
     """The simulated plant as a child process on free loopback ports; entering gives its
-    endpoints (opcua_url, modbus_host, modbus_port), leaving stops it."""
+    endpoints (opcua_url, modbus_host, modbus_port), leaving stops it. Its stderr is kept
+    (the last lines) to say why it did not start."""
 
     def __init__(self, fault: str = "") -> None:
         self.fault = fault
         self.process: asyncio.subprocess.Process | None = None
+        self.stderr_tail: deque[str] = deque(maxlen=STDERR_LINES_KEPT)
+        self._drain: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> dict[str, Any]:
         command = [sys.executable, "-m", "runtime.sim", "--opcua-port", "0",
@@ -68,15 +73,30 @@ class SimProcess:
         if self.fault and self.fault != "none":
             command += ["--fault", self.fault]
         self.process = await asyncio.create_subprocess_exec(
-            *command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        assert self.process.stdout is not None
+            *command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert self.process.stdout is not None and self.process.stderr is not None
+        self._drain = asyncio.create_task(self._keep_stderr(self.process.stderr))
         try:
-            line = await asyncio.wait_for(self.process.stdout.readline(), SIM_START_TIMEOUT_S)
-            endpoints = json.loads(line)
-        except (TimeoutError, json.JSONDecodeError) as exc:
-            await self.__aexit__()
-            raise SimStartFailed(f"the simulated plant ({' '.join(command[1:])}) did not "
-                                 f"start: {exc!r}") from None
+            line: bytes | None = await asyncio.wait_for(self.process.stdout.readline(),
+                                                        SIM_START_TIMEOUT_S)
+        except TimeoutError:
+            line = None
+        if line:
+            try:
+                return self._started(json.loads(line))
+            except json.JSONDecodeError:
+                pass
+        await self.__aexit__()
+        if line is None:
+            why = f"gave no endpoints within {SIM_START_TIMEOUT_S:g} s"
+        elif not line:
+            why = f"exited with code {self.process.returncode}"
+        else:
+            why = f"printed {line.decode(errors='replace').strip()[:200]!r}, not its endpoints"
+        raise SimStartFailed(f"the simulated plant (fault {self.fault or 'none'}) did not "
+                             f"start: it {why}: {self._last_error()}")
+
+    def _started(self, endpoints: dict[str, Any]) -> dict[str, Any]:
         log.info("sim.started opcua=%s modbus=%s:%s", endpoints["opcua_url"],
                  endpoints["modbus_host"], endpoints["modbus_port"])
         return endpoints
@@ -89,3 +109,14 @@ class SimProcess:
             except TimeoutError:
                 self.process.kill()
                 await self.process.wait()
+        if self._drain is not None:
+            await self._drain  # ends at EOF, once the process is gone
+
+    def _last_error(self) -> str:
+        """The child's last error line on stderr, else its last line."""
+        errors = [line for line in self.stderr_tail if " ERROR " in line or "error:" in line]
+        return (errors or list(self.stderr_tail) or ["no output"])[-1]
+
+    async def _keep_stderr(self, stream: asyncio.StreamReader) -> None:
+        while line := await stream.readline():
+            self.stderr_tail.append(line.decode(errors="replace").rstrip())
