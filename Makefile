@@ -1,17 +1,25 @@
 # Lineside: `make demo` runs the runtime on the simulated plant, `make test` runs every check.
-# Targets create .venv when it is missing (or when pyproject.toml changed).
+# Targets create .venv when it is missing, and reinstall when pyproject.toml or the lock file
+# changed. Packages come from requirements.lock (exact versions for Python 3.11+ on Linux
+# x86_64 and aarch64, among others); `make lock` refreshes it after pyproject.toml changed,
+# `make lock LOCK_FLAGS=--upgrade` moves every package to its newest allowed version.
 
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+LOCK   := requirements.lock
+EXTRAS := test,desktop,train
+UV     := uv>=0.13,<0.14
+LOCK_FLAGS ?=
+comma  := ,
 
-.PHONY: demo test bench lint broker clean
+.PHONY: demo test bench lint broker lock clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --constraint $(LOCK) --editable '.[$(EXTRAS)]'
 	touch $(STAMP)
 
 demo: $(STAMP)
@@ -19,6 +27,13 @@ demo: $(STAMP)
 
 test: $(STAMP) lint broker
 	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 
 # The sync and fault tests start real Mosquitto brokers: install it when we may (root with
 # apt-get), else stop with the command to run.
@@ -34,12 +49,12 @@ broker:
 		exit 1; \
 	fi
 
-bench: $(STAMP)
-	$(PY) -m bench
-
-lint: $(STAMP)
-	$(VENV)/bin/ruff check .
-	$(VENV)/bin/lint-imports
+lock:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet '$(UV)'
+	$(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 \
+		$(foreach extra,$(subst $(comma), ,$(EXTRAS)),--extra $(extra)) \
+		--quiet $(LOCK_FLAGS) --output-file $(LOCK)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
