@@ -14,7 +14,7 @@ UV     := uv>=0.13,<0.14
 LOCK_FLAGS ?=
 comma  := ,
 
-.PHONY: demo test bench lint broker lock clean
+.PHONY: demo test bench lint broker lock docs clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -55,6 +55,12 @@ lock:
 	$(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 \
 		$(foreach extra,$(subst $(comma), ,$(EXTRAS)),--extra $(extra)) \
 		--quiet $(LOCK_FLAGS) --output-file $(LOCK)
+
+# docs/project-format.md is generated from the schema and the node catalogue (a test fails
+# when the committed file is stale).
+docs: $(STAMP)
+	$(PY) -m runtime.format_doc > docs/project-format.md.tmp
+	mv docs/project-format.md.tmp docs/project-format.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
