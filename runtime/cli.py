@@ -20,6 +20,7 @@ import math
 import signal
 import sys
 import time
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
@@ -138,7 +139,7 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _seconds(*, allow_zero: bool) -> Any:
+def _seconds(*, allow_zero: bool) -> Callable[[str], float]:
     """An argparse type: a finite number of seconds, above 0 (or 0 and above)."""
     def parse(text: str) -> float:
         try:
