@@ -258,7 +258,8 @@ async def _run(args: argparse.Namespace, doc: dict[str, Any] | None,
         loop.add_signal_handler(sig, stop.set)
     async with AsyncExitStack() as stack:
         if args.demo:
-            endpoints = await stack.enter_async_context(SimProcess(args.demo_fault))
+            endpoints = await stack.enter_async_context(
+                SimProcess(args.demo_fault, config.data_dir / "sim.log"))
             point_at_sim(doc, endpoints)
         store = Store(config.database, config.store, log_commits=args.log_commits)
         stack.push_async_callback(store.aclose)
