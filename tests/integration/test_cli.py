@@ -16,6 +16,7 @@ import pytest
 from runtime import cli
 from runtime.demo import demo_project
 from runtime.shipped import shipped
+from tests.processes import run_program
 from tests.projects import pump_project
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,13 +29,8 @@ def lineside_runtime(*args: str, timeout: float = 60,
     if home is not None:
         env = {**os.environ, "XDG_CONFIG_HOME": str(home / "config"),
                "XDG_DATA_HOME": str(home / "data")}
-    try:
-        return subprocess.run([sys.executable, "-m", "runtime.cli", *args], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired as exc:
-        stderr = exc.stderr.decode(errors="replace") if isinstance(exc.stderr, bytes) else ""
-        pytest.fail(f"lineside-runtime {' '.join(args)} did not end within {timeout} s; its "
-                    f"stderr ends with:\n{stderr[-4000:]}")
+    return run_program([sys.executable, "-m", "runtime.cli", *args], cwd=ROOT, env=env,
+                       timeout=timeout)
 
 
 def error_line(result: subprocess.CompletedProcess[str]) -> str:

@@ -16,6 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from tests.processes import run_program
+
+# Building, installing and running take a minute or two: more than the default timeout.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
+
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ("pyproject.toml", "README.md", "runtime", "ui", "app", "resources")
 SHIPPED = ("resources/demo/project.json", "resources/models/pump_health-1.onnx",
@@ -27,8 +32,7 @@ DEMO_S = 8
 
 def run(*command: str | Path, cwd: Path, env: dict[str, str] | None = None,
         timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([str(c) for c in command], cwd=cwd, env=env, capture_output=True,
-                            text=True, timeout=timeout)
+    result = run_program(command, cwd=cwd, env=env, timeout=timeout)
     assert result.returncode == 0, (f"{' '.join(map(str, command))} failed:\n"
                                     f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     return result
@@ -69,14 +73,12 @@ def outside_the_checkout(home: Path) -> dict[str, str]:
             "XDG_DATA_HOME": str(home / ".local" / "share")}
 
 
-@pytest.mark.slow
 def test_the_wheel_ships_the_resources(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     assert set(SHIPPED) <= names
     assert not [n for n in names if "__pycache__" in n or n.startswith(("tests/", "bench/"))]
 
 
-@pytest.mark.slow
 def test_the_installed_wheel_validates_and_runs_the_demo(installed, tmp_path):
     env = outside_the_checkout(tmp_path / "home")
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
