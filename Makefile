@@ -1,23 +1,31 @@
 # Lineside: `make demo` runs the runtime on the simulated plant, `make test` runs every check.
-# Targets create .venv when it is missing (or when pyproject.toml changed).
+# Targets create .venv when it is missing, and reinstall when pyproject.toml or the lock file
+# changed. Packages come from requirements.lock (exact versions for Python 3.11+ on Linux
+# x86_64 and aarch64, among others); `make lock` refreshes it after pyproject.toml changed,
+# `make lock LOCK_FLAGS=--upgrade` moves every package to its newest allowed version.
 
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+LOCK   := requirements.lock
+EXTRAS := test,desktop,train
+UV     := uv>=0.13,<0.14
+LOCK_FLAGS ?=
+comma  := ,
 
-.PHONY: demo test bench lint clean
+.PHONY: demo test bench lint broker lock docs clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --constraint $(LOCK) --editable '.[$(EXTRAS)]'
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(PY) -m runtime.cli run --demo --console
 
-test: $(STAMP) lint
+test: $(STAMP) lint broker
 	$(PY) -m pytest
 
 bench: $(STAMP)
@@ -26,6 +34,33 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+
+# The sync and fault tests start real Mosquitto brokers: install it when we may (root with
+# apt-get), else stop with the command to run.
+broker:
+	@PATH="$$PATH:/usr/sbin:/usr/local/sbin"; \
+	if command -v mosquitto >/dev/null && command -v mosquitto_passwd >/dev/null; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing mosquitto: the tests start real MQTT brokers"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto; \
+	else \
+		echo "make test needs Mosquitto (the tests start real MQTT brokers); install it with:" >&2; \
+		echo "    sudo apt-get install -y mosquitto" >&2; \
+		exit 1; \
+	fi
+
+lock:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet '$(UV)'
+	$(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 \
+		$(foreach extra,$(subst $(comma), ,$(EXTRAS)),--extra $(extra)) \
+		--quiet $(LOCK_FLAGS) --output-file $(LOCK)
+
+# docs/project-format.md is generated from the schema and the node catalogue (a test fails
+# when the committed file is stale).
+docs: $(STAMP)
+	$(PY) -m runtime.format_doc > docs/project-format.md.tmp
+	mv docs/project-format.md.tmp docs/project-format.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

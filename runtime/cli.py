@@ -1,8 +1,11 @@
-"""`lineside-runtime`: run the edge runtime headless, or validate a project document.
+"""`lineside-runtime`: run the edge runtime headless, validate a project document, or manage
+the AI models of a data folder.
 
     lineside-runtime run --demo [--console]
-    lineside-runtime run --project FILE [--data-dir DIR]
-    lineside-runtime validate FILE
+    lineside-runtime run --project FILE [--config FILE] [--data-dir DIR]
+    lineside-runtime validate FILE [--config FILE] [--data-dir DIR]
+    lineside-runtime models list|add|remove [TARGET] [--data-dir DIR]
+    lineside-runtime --version
 """
 
 from __future__ import annotations
@@ -13,12 +16,14 @@ import gc
 import getpass
 import json
 import logging
+import math
 import signal
-import subprocess
 import sys
 import time
+from collections.abc import Callable
 from contextlib import AsyncExitStack
 from dataclasses import replace
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -27,41 +32,49 @@ from runtime.ai.registry import ModelRegistry, builtin_models
 from runtime.ai.sessions import ModelSessions
 from runtime.config import DEFAULT_PATH, ConfigError, RuntimeConfig, load_config
 from runtime.contracts import LinesideError, ValidationFailed
+from runtime.contracts.models import ModelInfo
 from runtime.contracts.validation import validate_project
+from runtime.demo import DEMO_FAULT, SimProcess, demo_config, demo_project, point_at_sim
 from runtime.logs import setup_logging
 from runtime.registry import NodeRegistry
 from runtime.service import Runtime
 from runtime.store import Store
 from runtime.supervision import Supervisor
-from runtime.sync.config import BrokerConfig
 from runtime.sync.forwarder import Forwarder
 
 log = logging.getLogger("lineside.runtime")
 
-DEMO_PROJECT = Path(__file__).resolve().parents[1] / "resources" / "demo" / "project.json"
-DEMO_FAULT = "bearing_wear=0.004"
-SIM_START_TIMEOUT_S = 30.0
+DISTRIBUTION = "lineside"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class CliError(LinesideError):
     """A problem with the command line or its files, reported without a traceback."""
 
 
+def package_version() -> str:
+    """The installed version of Lineside, from the package metadata (set in pyproject.toml)."""
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:
+        return "unknown (not installed: pip install -e .)"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script."""
     args = _parser().parse_args(argv)
+    setup_logging(args.log_level)
     try:
         if args.command == "validate":
-            return _validate(Path(args.file))
+            return _validate(args)
         if args.command == "models":
             return _models(args)
-        setup_logging(args.log_level)
         config = _runtime_config(args)
         doc = None
         if args.demo or args.project:
-            doc = _read_document(DEMO_PROJECT if args.demo else Path(args.project))
+            doc = demo_project() if args.demo else _read_document(Path(args.project))
         return asyncio.run(_run(args, doc, config))
-    except CliError as exc:
+    except LinesideError as exc:
         print(f"lineside-runtime: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -71,48 +84,85 @@ def main(argv: list[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lineside-runtime", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="run the runtime until stopped")
+    parser.add_argument("--version", action="version",
+                        version=f"%(prog)s {package_version()}",
+                        help="print the installed version and exit")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    run = commands.add_parser("run", help="run the runtime until stopped",
+                              description="Run the runtime: deploy a project (or resume the "
+                                          "last deployed one) and run until a signal.")
     source = run.add_mutually_exclusive_group()
     source.add_argument("--demo", action="store_true",
                         help="start the simulated pump line and the demo project")
-    source.add_argument("--project", help="project document (JSON) to deploy (default: the "
-                                          "last deployed version in the data folder)")
+    source.add_argument("--project", metavar="FILE",
+                        help="project document (JSON) to deploy (default: the last deployed "
+                             "version in the data folder)")
     run.add_argument("--log-commits", action="store_true",
                      help="log a line after every store commit (for fault tests)")
     run.add_argument("--console", action="store_true",
                      help="show live values and alarms in the terminal")
-    run.add_argument("--demo-fault", default=DEMO_FAULT,
-                     help="fault the demo plant starts with, KIND[:TARGET][=VALUE] "
-                          "(default: %(default)s; 'none' for a healthy plant)")
-    run.add_argument("--duration", type=float, default=0.0,
-                     help="stop after this many seconds (0: run until a signal)")
-    run.add_argument("--stats-interval", type=float, default=60.0,
-                     help="seconds between runtime.stats log lines (samples in, rate)")
-    run.add_argument("--log-level", default="INFO")
-    validate = commands.add_parser("validate", help="check a project document")
-    validate.add_argument("file")
+    run.add_argument("--demo-fault", default=DEMO_FAULT, metavar="KIND[:TARGET][=VALUE]",
+                     help="fault the demo plant starts with (default: %(default)s; 'none' for "
+                          "a healthy plant)")
+    run.add_argument("--duration", type=_seconds(allow_zero=True), default=0.0,
+                     metavar="SECONDS",
+                     help="stop after this many seconds (default 0: run until a signal)")
+    run.add_argument("--stats-interval", type=_seconds(allow_zero=False), default=60.0,
+                     metavar="SECONDS",
+                     help="seconds between runtime.stats log lines (default: %(default)s)")
+    validate = commands.add_parser(
+        "validate", help="check a project document; deploys nothing",
+        description="Check a project document against this runtime's node types and models "
+                    "(the shipped ones and those registered in the data folder); print every "
+                    "problem with its JSON path.")
+    validate.add_argument("file", metavar="FILE", help="the project document (JSON)")
     models = commands.add_parser(
-        "models", help="list, add or remove AI models in the data folder (runtime stopped)")
-    models.add_argument("action", choices=("list", "add", "remove"))
+        "models", help="list, add or remove AI models in the data folder (runtime stopped)",
+        description="List, add or remove the AI models registered in a data folder; stop the "
+                    "runtime using that folder first.")
+    models.add_argument("action", choices=("list", "add", "remove"),
+                        help="list the registered models, add one, or remove one")
     models.add_argument("target", nargs="?", help="add: the .onnx file (its NAME.json "
                                                   "sidecar beside it); remove: id@version")
-    models.add_argument("--sidecar", type=Path, help="the model's metadata, if not NAME.json")
-    models.add_argument("--user", default=getpass.getuser())
-    for sub in (run, models):
-        sub.add_argument("--config", type=Path, default=None,
+    models.add_argument("--sidecar", type=Path, metavar="FILE",
+                        help="the model's metadata (JSON), if not NAME.json beside the model")
+    models.add_argument("--user", default=getpass.getuser(),
+                        help="who is named in the audit log (default: %(default)s)")
+    for sub, level in ((run, "INFO"), (validate, "ERROR"), (models, "ERROR")):
+        sub.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, default=level,
+                         help="least severe log events written to stderr (default: "
+                              "%(default)s)")
+        sub.add_argument("--config", type=Path, default=None, metavar="FILE",
                          help=f"runtime configuration file (TOML; default: {DEFAULT_PATH} if "
                               "it exists, else built-in defaults)")
-        sub.add_argument("--data-dir", type=Path, default=None,
+        sub.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
                          help="where the runtime keeps its data (overrides the configuration)")
     return parser
 
 
+def _seconds(*, allow_zero: bool) -> Callable[[str], float]:
+    """An argparse type: a finite number of seconds, above 0 (or 0 and above)."""
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < 0 or (value == 0 and not allow_zero):
+            least = "0 or more" if allow_zero else "more than 0"
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds ({least})")
+        return value
+    return parse
+
+
 def _read_document(path: Path) -> dict[str, Any]:
+    """A project document from a JSON file (UTF-8, with or without a byte order mark)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise CliError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise CliError(f"{path} is not UTF-8 text (byte {exc.start} is "
+                       f"{exc.object[exc.start]:#04x}); save it as UTF-8") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -154,10 +204,11 @@ def _models_in_use(store: Store) -> set[str]:
             for node in flow.get("nodes", []) if node.get("type") == "ai.onnx"} - {None}
 
 
-def _validate(path: Path) -> int:
+def _validate(args: argparse.Namespace) -> int:
+    path = Path(args.file)
     doc = _read_document(path)
-    models = {f.info.key: f.info for f in builtin_models()}
-    problems = validate_project(doc, NodeRegistry.with_builtins().catalogue(), models)
+    problems = validate_project(doc, NodeRegistry.with_builtins().catalogue(),
+                                _known_models(args))
     for problem in problems:
         print(f"{path}: {problem.path}: {problem.message}")
     if problems:
@@ -167,18 +218,31 @@ def _validate(path: Path) -> int:
     return 0
 
 
-def _runtime_config(args: argparse.Namespace) -> RuntimeConfig:
-    """The configuration file's settings, with the command line's overrides and the demo's."""
+def _known_models(args: argparse.Namespace) -> dict[str, ModelInfo]:
+    """The models `run` would offer a project: the shipped ones and those registered in the
+    data folder's store; only the shipped ones when there is no store yet (nothing created)."""
+    models = {model.info.key: model.info for model in builtin_models()}
+    config = _runtime_config(args, create=False)
+    if config.database.exists():
+        with Store(config.database, config.store) as store:
+            registry = ModelRegistry(store, config.data_dir / "models")
+            models.update((info.key, info) for info in registry.list())
+    return models
+
+
+def _runtime_config(args: argparse.Namespace, create: bool = True) -> RuntimeConfig:
+    """The configuration file's settings, with the command line's overrides and the demo's;
+    the data folder is created unless `create` is False."""
     try:
         config = load_config(args.config)
     except ConfigError as exc:
         raise CliError(f"the configuration has problems:\n{exc}") from None
-    demo = getattr(args, "demo", False)
-    data_dir = args.data_dir or (config.data_dir / "demo" if demo else config.data_dir)
-    broker = config.broker
-    if demo and broker is None:
-        broker = BrokerConfig(host="127.0.0.1", port=1883, client_id="lineside-demo")
-    config = replace(config, data_dir=data_dir, broker=broker)
+    if getattr(args, "demo", False):
+        config = demo_config(config)
+    if args.data_dir:
+        config = replace(config, data_dir=args.data_dir)
+    if not create:
+        return config
     try:
         config.data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -195,7 +259,8 @@ async def _run(args: argparse.Namespace, doc: dict[str, Any] | None,
         loop.add_signal_handler(sig, stop.set)
     async with AsyncExitStack() as stack:
         if args.demo:
-            endpoints = await stack.enter_async_context(SimProcess(args.demo_fault))
+            endpoints = await stack.enter_async_context(
+                SimProcess(args.demo_fault, config.data_dir / "sim.log"))
             point_at_sim(doc, endpoints)
         store = Store(config.database, config.store, log_commits=args.log_commits)
         stack.push_async_callback(store.aclose)
@@ -273,50 +338,6 @@ async def _log_stats(runtime: Runtime, interval: float, stop: asyncio.Event) -> 
 async def _cancel(task: asyncio.Task[None]) -> None:
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
-
-
-def point_at_sim(doc: dict[str, Any], endpoints: dict[str, Any]) -> None:
-    """Point the demo project's connections at the simulator's actual ports."""
-    for conn in doc["connections"]:
-        if conn["kind"] == "opcua":
-            conn["endpoint"] = endpoints["opcua_url"]
-        else:
-            conn["host"], conn["port"] = endpoints["modbus_host"], endpoints["modbus_port"]
-
-
-class SimProcess:
-    """The simulated plant as a child process on free loopback ports."""
-
-    def __init__(self, fault: str = "") -> None:
-        self.fault = fault
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def __aenter__(self) -> dict[str, Any]:
-        command = [sys.executable, "-m", "runtime.sim", "--opcua-port", "0",
-                   "--modbus-port", "0"]
-        if self.fault and self.fault != "none":
-            command += ["--fault", self.fault]
-        self.process = await asyncio.create_subprocess_exec(
-            *command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-        assert self.process.stdout is not None
-        try:
-            line = await asyncio.wait_for(self.process.stdout.readline(), SIM_START_TIMEOUT_S)
-            endpoints = json.loads(line)
-        except (TimeoutError, json.JSONDecodeError) as exc:
-            await self.__aexit__()
-            raise CliError(f"the simulated plant did not start: {exc!r}") from None
-        log.info("sim.started opcua=%s modbus=%s:%s", endpoints["opcua_url"],
-                 endpoints["modbus_host"], endpoints["modbus_port"])
-        return endpoints
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self.process and self.process.returncode is None:
-            self.process.terminate()
-            try:
-                await asyncio.wait_for(self.process.wait(), 10)
-            except TimeoutError:
-                self.process.kill()
-                await self.process.wait()
 
 
 if __name__ == "__main__":

@@ -33,19 +33,20 @@ from runtime.ai.model_file import (
 )
 from runtime.ai.sessions import ModelSessions
 from runtime.contracts.models import ModelInfo
+from runtime.shipped import shipped
 from runtime.store import ModelRecord, ModelVersionTaken, Store, UnknownModelVersion
 from runtime.store.models import ADD, REMOVE
 
 log = logging.getLogger("runtime.ai")
 
-BUILTIN_DIR = Path(__file__).resolve().parents[2] / "resources" / "models"
 COMMIT_TIMEOUT_S = 30.0
 
 
-def builtin_model_paths(directory: str | Path = BUILTIN_DIR) -> list[Path]:
-    """The model files shipped in resources/models (each NAME.onnx has its NAME.json)."""
-    directory = Path(directory)
-    return sorted(directory.glob("*.onnx")) if directory.is_dir() else []
+def builtin_model_paths(directory: str | Path | None = None) -> list[Path]:
+    """The model files in `directory` (default: the demo models shipped in
+    resources/models); each NAME.onnx has its NAME.json beside it."""
+    directory = shipped("models") if directory is None else Path(directory)
+    return sorted(directory.glob("*.onnx"))
 
 
 def shipped_model(path: Path) -> ModelFile:
@@ -60,9 +61,9 @@ def shipped_model(path: Path) -> ModelFile:
     return ModelFile(path, data, info, {**meta, **info_to_dict(info)})
 
 
-def builtin_models(directory: str | Path = BUILTIN_DIR) -> list[ModelFile]:
-    """The demo models shipped in resources/models (every NAME.onnx with its NAME.json),
-    checked; none when the folder is not there."""
+def builtin_models(directory: str | Path | None = None) -> list[ModelFile]:
+    """The models in `directory` (default: the demo models shipped in resources/models),
+    every NAME.onnx with its NAME.json, checked."""
     return [load_model_file(path) for path in builtin_model_paths(directory)]
 
 

@@ -23,6 +23,7 @@ import aiomqtt
 import pytest
 
 from runtime.store import Store
+from tests.integration.test_runtime import until
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE = "fault-node"
@@ -50,30 +51,76 @@ def project(plant) -> dict:
 
 
 class Subscriber:
-    """Collects every record published for the node, by sequence number."""
+    """Collects every record published for the node, by sequence number.
+
+    Used as `async with Subscriber(broker) as subscriber:`; leaving the block fails the test
+    with every problem seen (a foreign node, a sequence received with another record) and
+    re-raises what stopped the listening task if it died early. `check()` does the latter
+    mid-test, so a dead subscriber is not mistaken for a stalled outbox.
+    """
 
     def __init__(self, broker) -> None:
         self.broker = broker
         self.records: dict[int, list] = {}
+        self.messages = 0
         self.duplicates = 0
         self.historical = 0
+        self.problems: list[str] = []
         self.ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
 
-    async def run(self) -> None:
+    async def __aenter__(self) -> Subscriber:
+        self._task = asyncio.create_task(self._listen(), name="kill9-subscriber")
+        ready = asyncio.create_task(self.ready.wait())
+        await asyncio.wait([self._task, ready], timeout=10, return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        self.check()
+        assert self.ready.is_set(), "the subscriber did not subscribe within 10 s"
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        died = self._task.done()
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        if died:
+            self.check()
+        assert not self.problems, "the subscriber saw:\n" + "\n".join(self.problems[:20])
+
+    @property
+    def stopped(self) -> bool:
+        """True once the listening task ended, for whatever reason."""
+        return self._task is not None and self._task.done()
+
+    def check(self) -> None:
+        """Re-raise what stopped the listening task, if it stopped."""
+        if self._task is not None and self._task.done() and not self._task.cancelled():
+            self._task.result()
+            raise AssertionError("the subscriber stopped listening before the test ended")
+
+    async def _listen(self) -> None:
         async with aiomqtt.Client(self.broker.host, self.broker.port,
                                   identifier="kill9-subscriber") as client:
             await client.subscribe(f"lineside/{NODE}/#", qos=1)
             self.ready.set()
             async for message in client.messages:
-                body = json.loads(message.payload)
-                assert body["node"] == NODE
-                self.historical += body["historical"]
-                for record in body["records"]:
-                    seq = record[0]
-                    if seq in self.records:
-                        assert self.records[seq] == record, "same sequence, different record"
-                        self.duplicates += 1
-                    self.records[seq] = record
+                self.receive(message.topic.value, json.loads(message.payload))
+
+    def receive(self, topic: str, body: dict) -> None:
+        """Record one published batch, noting anything wrong with it."""
+        self.messages += 1
+        if body.get("node") != NODE:
+            self.problems.append(f"{topic}: a batch of node {body.get('node')!r}, not {NODE}")
+            return
+        self.historical += body["historical"]
+        for record in body["records"]:
+            seq = record[0]
+            if seq in self.records and self.records[seq] != record:
+                self.problems.append(f"{topic}: sequence {seq} received as {record} after "
+                                     f"{self.records[seq]} (same sequence, different record)")
+            elif seq in self.records:
+                self.duplicates += 1
+            self.records[seq] = record
 
     @property
     def max_seq(self) -> int:
@@ -117,12 +164,9 @@ async def test_sigkill_during_ingest_loses_nothing_committed(sim_factory, mosqui
         f'[broker]\nhost = "{mosquitto.host}"\nport = {mosquitto.port}\n')
     args = ["--config", str(tmp_path / "runtime.toml"), "--data-dir", str(data)]
     log = tmp_path / "runtime.log"
-    subscriber = Subscriber(mosquitto)
-    listening = asyncio.create_task(subscriber.run())
     rng = random.Random(20261127)
     committed_before_kill: list[int] = []
-    try:
-        await asyncio.wait_for(subscriber.ready.wait(), 10)
+    async with Subscriber(mosquitto) as subscriber:
         for cycle in range(CYCLES):
             start = log.stat().st_size if log.exists() else 0
             first = ["--project", str(tmp_path / "project.json")] if cycle == 0 else []
@@ -141,15 +185,11 @@ async def test_sigkill_during_ingest_loses_nothing_committed(sim_factory, mosqui
         await wait_for_commits(log, start, 2, within=30)
         deadline = time.monotonic() + 60
         while subscriber.max_seq < max(committed_before_kill):
+            subscriber.check()
             assert time.monotonic() < deadline, "the outbox did not drain after the kills"
             await asyncio.sleep(0.1)
         process.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(process.wait(), 30) == 0
-    finally:
-        listening.cancel()
-        [ended] = await asyncio.gather(listening, return_exceptions=True)
-    if isinstance(ended, Exception):  # the subscriber's own checks (node, same record) failed
-        raise ended
 
     assert integrity(data / "lineside.db") == "ok"
     assert committed_before_kill == sorted(committed_before_kill)
@@ -172,3 +212,23 @@ async def test_sigkill_during_ingest_loses_nothing_committed(sim_factory, mosqui
         if waiting:
             assert waiting[0].seq_first == received[-1] + 1
     assert len(samples) > 1000
+
+
+async def test_the_subscriber_fails_the_test_on_a_sequence_sent_with_another_record(mosquitto):
+    """The kill -9 test's broker-side check can fail: a conflicting duplicate is reported."""
+    batch = {"node": NODE, "historical": 0, "records": [[0, "synth.0000", 1.0, 1.0, 0]]}
+    changed = {**batch, "records": [[0, "synth.0000", 1.0, 2.0, 0]]}
+    with pytest.raises(AssertionError, match="same sequence, different record"):
+        async with Subscriber(mosquitto) as subscriber:
+            async with aiomqtt.Client(mosquitto.host, mosquitto.port) as client:
+                for body in (batch, changed):
+                    await client.publish(f"lineside/{NODE}/samples", json.dumps(body), qos=1)
+            await until(lambda: subscriber.messages == 2, 10, "both batches at the subscriber")
+
+
+async def test_the_subscriber_fails_the_test_when_it_dies_early(mosquitto):
+    """A subscriber that lost its broker re-raises why instead of being cancelled quietly."""
+    with pytest.raises(aiomqtt.MqttError):
+        async with Subscriber(mosquitto) as subscriber:
+            mosquitto.kill()
+            await until(lambda: subscriber.stopped, 10, "the subscriber to notice")

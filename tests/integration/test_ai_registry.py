@@ -23,13 +23,14 @@ from runtime.ai import (
     read_model,
     sha256,
 )
-from runtime.ai.registry import BUILTIN_DIR, file_name, shipped_model
+from runtime.ai.registry import file_name, shipped_model
+from runtime.shipped import shipped
 from runtime.store import Store, StoreConfig
 from tests.unit.test_ai_model_file import model_bytes, sidecar, write
 
 KEY = "pump_health@1"
 FAST = StoreConfig(commit_interval_s=0.02)
-DEMO = BUILTIN_DIR / "pump_health-1.onnx"
+DEMO = shipped("models", "pump_health-1.onnx")
 ROWS = np.array([[1.9, 55.0, 41.9, 120.0, 6.0], [6.0, 75.0, 44.0, 119.0, 6.0]])
 
 

@@ -1,20 +1,47 @@
-"""`lineside-runtime` as a real process: validate and run the demo."""
+"""`lineside-runtime` as a real process: validate, run the demo, manage models, and say
+clearly what is wrong with bad input."""
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import subprocess
 import sys
+from importlib.metadata import version
 from pathlib import Path
 
+import pytest
+
+from runtime import cli
+from runtime.demo import demo_project
+from runtime.shipped import shipped
+from tests.processes import run_program
 from tests.projects import pump_project
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def lineside_runtime(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "runtime.cli", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=timeout)
+def lineside_runtime(*args: str, timeout: float = 60,
+                     home: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the CLI; with `home`, its default configuration and data folders are in there."""
+    env = None
+    if home is not None:
+        env = {**os.environ, "XDG_CONFIG_HOME": str(home / "config"),
+               "XDG_DATA_HOME": str(home / "data")}
+    return run_program([sys.executable, "-m", "runtime.cli", *args], cwd=ROOT, env=env,
+                       timeout=timeout)
+
+
+def error_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The one line that says what is wrong (after argparse's usage lines, if any)."""
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = result.stderr.splitlines()
+    if lines and lines[0].startswith("usage:"):
+        lines = [line for line in lines[1:] if not line.startswith(" ")]
+    assert len(lines) == 1, result.stderr
+    return lines[0]
 
 
 def test_validate_accepts_the_demo_project():
@@ -120,3 +147,117 @@ def test_models_are_added_listed_and_removed_only_when_unused(tmp_path):
     assert in_use.returncode == 2
     assert "is used by the deployed project" in in_use.stderr
     assert "pump_health@1" in lineside_runtime("models", "list", *data).stdout
+
+
+def test_version_comes_from_the_package_metadata():
+    result = lineside_runtime("--version")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"lineside-runtime {version('lineside')}"
+
+
+def test_every_command_and_option_has_help():
+    missing: list[str] = []
+
+    def walk(parser: argparse.ArgumentParser, name: str) -> None:
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                missing.extend(f"{name} {c.dest}" for c in action._choices_actions
+                               if not c.help)
+                for sub_name, sub in action.choices.items():
+                    walk(sub, f"{name} {sub_name}")
+            elif not action.help or action.help == argparse.SUPPRESS:
+                missing.append(f"{name} {'/'.join(action.option_strings) or action.dest}")
+
+    walk(cli._parser(), "lineside-runtime")
+    assert missing == []
+
+
+def test_a_bad_log_level_is_a_one_line_error(tmp_path):
+    result = lineside_runtime("run", "--project", "resources/demo/project.json", "--log-level",
+                              "loud", "--data-dir", str(tmp_path / "d"))
+    assert "argument --log-level: invalid choice: 'LOUD'" in error_line(result)
+    assert not (tmp_path / "d").exists()
+
+
+def test_a_project_saved_with_a_byte_order_mark_is_read(tmp_path):
+    path = tmp_path / "project.json"
+    path.write_text(json.dumps(pump_project()), encoding="utf-8-sig")
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")
+    result = lineside_runtime("validate", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == f"{path}: ok"
+
+
+def test_validate_checks_the_models_registered_in_the_data_folder(tmp_path):
+    meta = json.loads(shipped("models", "pump_health-1.json").read_text(encoding="utf-8"))
+    meta["id"] = "line2_health"
+    (tmp_path / "line2.json").write_text(json.dumps(meta), encoding="utf-8")
+    data = ["--data-dir", str(tmp_path / "data")]
+    added = lineside_runtime("models", "add", str(shipped("models", "pump_health-1.onnx")),
+                             "--sidecar", str(tmp_path / "line2.json"), *data)
+    assert added.returncode == 0, added.stderr
+    doc = demo_project()
+    for flow in doc["flows"]:
+        for node in flow["nodes"]:
+            if node["type"] == "ai.onnx":
+                node["params"]["model"] = "line2_health@1"
+    project = tmp_path / "project.json"
+    project.write_text(json.dumps(doc), encoding="utf-8")
+
+    registered = lineside_runtime("validate", str(project), *data)
+    assert registered.returncode == 0, registered.stdout + registered.stderr
+    shipped_only = lineside_runtime("validate", str(project), home=tmp_path / "home")
+    assert shipped_only.returncode == 1
+    assert "unknown model 'line2_health@1'; registered: pump_health@1" in shipped_only.stdout
+    assert not (tmp_path / "home").exists(), "validate created a data folder"
+
+
+def test_validate_reads_the_data_folder_from_the_configuration(tmp_path):
+    config = tmp_path / "runtime.toml"
+    config.write_text(f'data_dir = "{tmp_path / "nowhere"}"\n', encoding="utf-8")
+    result = lineside_runtime("validate", "resources/demo/project.json", "--config", str(config))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert not (tmp_path / "nowhere").exists()
+
+
+def _not_utf8(tmp_path: Path) -> list[str]:
+    (tmp_path / "latin1.json").write_bytes('{"name": "Pumpe Nr. 1 für Linie 3"}'.encode("latin-1"))
+    return ["validate", str(tmp_path / "latin1.json")]
+
+
+def _data_dir_is_a_file(tmp_path: Path) -> list[str]:
+    (tmp_path / "file").write_text("")
+    return ["run", "--project", "resources/demo/project.json", "--data-dir",
+            str(tmp_path / "file" / "data")]
+
+
+BAD_INPUT = {
+    "project not UTF-8": (_not_utf8, "latin1.json is not UTF-8 text (byte 23 is 0xfc); save "
+                                     "it as UTF-8"),
+    "project missing": (lambda t: ["validate", str(t / "missing.json")],
+                        "cannot read"),
+    "project is a folder": (lambda t: ["validate", str(t)], "cannot read"),
+    "stats interval zero": (lambda t: ["run", "--demo", "--stats-interval", "0"],
+                            "argument --stats-interval: '0' is not a number of seconds "
+                            "(more than 0)"),
+    "duration negative": (lambda t: ["run", "--demo", "--duration", "-1"],
+                          "argument --duration: '-1' is not a number of seconds (0 or more)"),
+    "duration not a number": (lambda t: ["run", "--demo", "--duration", "soon"],
+                              "argument --duration: 'soon' is not a number of seconds"),
+    "unknown demo fault": (lambda t: ["run", "--demo", "--demo-fault", "bogus=1",
+                                      "--data-dir", str(t / "d")],
+                           "fault 'bogus': unknown fault; known: bearing_wear"),
+    "data folder under a file": (_data_dir_is_a_file, "cannot create the data folder"),
+    "model file missing": (lambda t: ["models", "add", str(t / "none.onnx"), "--data-dir",
+                                      str(t / "d")], "none.onnx: file not found"),
+    "model not registered": (lambda t: ["models", "remove", "nothing", "--data-dir",
+                                        str(t / "d")], "model nothing: is not registered"),
+    "unknown command": (lambda t: ["start"], "invalid choice: 'start'"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUT, ids=list(BAD_INPUT))
+def test_bad_input_is_one_clear_line_without_a_traceback(case, tmp_path):
+    make_args, expected = BAD_INPUT[case]
+    result = lineside_runtime(*make_args(tmp_path), home=tmp_path / "home")
+    assert expected in error_line(result)

@@ -3,23 +3,20 @@ injected, the anomaly model's alarm rises before the fixed-threshold rules' alar
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from runtime.ai.registry import builtin_models
 from runtime.ai.sessions import ModelSessions
-from runtime.cli import DEMO_PROJECT, point_at_sim
+from runtime.demo import demo_project as shipped_demo_project
+from runtime.demo import point_at_sim
 from runtime.registry import NodeRegistry
 from runtime.service import Runtime
 from runtime.store import Store
 from tests.integration.test_runtime import until
 
-DEMO = DEMO_PROJECT
-
 
 def demo_project(plant) -> dict:
-    doc = json.loads(DEMO.read_text())
+    doc = shipped_demo_project()
     point_at_sim(doc, {"opcua_url": plant.opcua_url, "modbus_host": plant.modbus_host,
                        "modbus_port": plant.modbus_port})
     return doc
@@ -84,7 +81,7 @@ def test_a_bad_model_mapping_is_refused_at_deploy_and_nothing_changes(sessions, 
     from runtime.contracts import ValidationFailed
     from runtime.engine import CaptureSink, Engine
 
-    doc = json.loads(DEMO.read_text())
+    doc = shipped_demo_project()
     engine = Engine(NodeRegistry.with_builtins(), CaptureSink(), inference=sessions)
     engine.deploy(doc)
     before = (engine.project, dict(engine.flows))
