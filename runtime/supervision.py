@@ -21,6 +21,8 @@ log = logging.getLogger(__name__)
 
 Body = Callable[[], Awaitable[None]]
 
+RECANCEL_S = 1.0
+"""How long stopping a task waits before cancelling it again."""
 HEALTHY_RUN_S = 60.0
 """A task that ran this long before crashing starts its backoff from the beginning again."""
 
@@ -68,13 +70,15 @@ class Supervisor:
         entry = self._tasks.pop(name, None)
         if entry is None or entry.task.done():
             return
-        entry.task.cancel()
-        try:
-            await entry.task
-        except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if current is not None and current.cancelling():
-                raise
+        task = entry.task
+        task.cancel()
+        while not (await asyncio.wait({task}, timeout=RECANCEL_S))[0]:
+            # The cancellation was swallowed inside (Python 3.11's asyncio.wait_for racing a
+            # reply does that in protocol clients): ask again until the task has ended.
+            log.warning("task.cancel_repeated task=%s", name)
+            task.cancel()
+        if not task.cancelled():
+            task.exception()  # retrieved: it ended on an error while being stopped
 
     async def stop_all(self) -> None:
         """Stop every task, in the reverse order they were started."""

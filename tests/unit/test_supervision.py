@@ -64,6 +64,27 @@ async def test_a_task_that_returns_is_restarted_too():
         await supervisor.stop("consumer")
 
 
+async def test_stopping_ends_a_task_that_swallows_its_cancellation(caplog):
+    swallowed = 0
+
+    async def stubborn() -> None:
+        nonlocal swallowed
+        while True:
+            try:
+                await asyncio.sleep(0.01)  # a protocol client racing a reply loses the cancel
+            except asyncio.CancelledError:
+                swallowed += 1
+                if swallowed > 1:
+                    raise
+
+    supervisor = Supervisor()
+    supervisor.start("modbus-hub:vfd", stubborn)
+    await asyncio.sleep(0.02)
+    await asyncio.wait_for(supervisor.stop("modbus-hub:vfd"), 5)
+    assert swallowed == 2 and supervisor.status() == []
+    assert "task.cancel_repeated task=modbus-hub:vfd" in caplog.text
+
+
 async def test_a_name_runs_once():
     supervisor = Supervisor()
     supervisor.start("advance", asyncio.Event().wait)
