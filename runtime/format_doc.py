@@ -20,10 +20,10 @@ from typing import Any
 
 from runtime.contracts import LinesideError, NodeSpec, ParamSpec
 from runtime.contracts.expression import FUNCTIONS, MAX_LENGTH
+from runtime.contracts.modbus_address import AREAS as MODBUS_AREAS
 from runtime.contracts.models import FEATURE_STATS
 from runtime.contracts.nodespec import PARAM_TYPES, PORT_KINDS
 from runtime.contracts.project import (
-    MODBUS_AREAS,
     SCHEMA_ID,
     Envelope,
     Flow,

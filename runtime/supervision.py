@@ -34,17 +34,6 @@ class _Supervised:
     last_error: str = ""
 
 
-def raise_if_cancelled() -> None:
-    """Re-raise a cancellation the current task received but something swallowed.
-
-    Some library code (asyncio.wait_for racing a finished operation in Python 3.11, a
-    protocol client turning CancelledError into its own error) loses a cancel; a loop that
-    then carries on never stops. Loops that retry call this after each failed attempt."""
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
-
-
 class Supervisor:
     """Runs named long-lived tasks and restarts them when they crash or end."""
 
@@ -110,7 +99,6 @@ class Supervisor:
             except Exception as exc:
                 failure = exc
                 error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            raise_if_cancelled()
             if time.monotonic() - started > HEALTHY_RUN_S:
                 backoff.reset()
             delay = backoff.next()

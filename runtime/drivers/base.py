@@ -21,7 +21,7 @@ from runtime.contracts.errors import DriverError
 from runtime.contracts.messages import Quality, Sample, moved
 from runtime.contracts.project import Tag
 from runtime.contracts.status import ConnectionState, ConnectionStatus
-from runtime.supervision import Supervisor, raise_if_cancelled
+from runtime.supervision import Supervisor
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -256,7 +256,6 @@ class SupervisedHub(ABC):
                 raise
             except Exception as exc:
                 error = describe(exc)
-            raise_if_cancelled()
             was_connected = self._status.state == "connected"
             self._connected_event.clear()
             self._set_status("disconnected", error)

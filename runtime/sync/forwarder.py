@@ -37,7 +37,7 @@ import aiomqtt
 
 from runtime.backoff import Backoff
 from runtime.contracts.errors import LinesideError
-from runtime.supervision import Supervisor, raise_if_cancelled
+from runtime.supervision import Supervisor
 from runtime.sync.config import BrokerConfig
 from runtime.sync.flow import AckBatch, AckOrder, DrainMeter, RateLimiter
 from runtime.sync.messages import OutboundMessage, build_messages, check_node_id
@@ -227,7 +227,6 @@ class Forwarder:
                 if not broker_fault:
                     log.error("sync.failed node=%s error=%r", self._node_id, error,
                               exc_info=exc)
-            raise_if_cancelled()
             was_connected = self._state == "connected"
             # Anything else (the store failing, a bad chunk) is retried the same way but
             # does not make the broker look unreachable.
@@ -276,6 +275,10 @@ class Forwarder:
                 group.create_task(self._watch(client), name=f"sync-watch:{self._node_id}")
                 group.create_task(self._ack_loop(), name=f"sync-ack:{self._node_id}")
                 group.create_task(self._send_loop(client, group), name=f"sync-send:{self._node_id}")
+                # Stay in the block until a task fails: Python 3.11's TaskGroup leaves this
+                # task's cancel count raised when a task fails after the block was left, and
+                # every later asyncio.timeout in it would then end in CancelledError.
+                await asyncio.get_running_loop().create_future()
         finally:
             try:
                 await self._end_session()

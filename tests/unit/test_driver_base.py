@@ -102,8 +102,8 @@ def test_coerce_raw_refuses_with_a_reason(kind, raw, message):
 
 
 class SwallowsCancel(SupervisedHub):
-    """A hub whose protocol client turns a cancellation into an error of its own (as
-    asyncio.wait_for racing a failed connect does in Python 3.11)."""
+    """A hub whose protocol client turns every cancellation inside a session into an error of
+    its own (asyncio.wait_for racing a reply does it now and then in Python 3.11)."""
 
     kind = "test"
 
@@ -129,5 +129,5 @@ async def test_stopping_a_hub_ends_it_even_when_its_client_swallows_the_cancel()
     hub.running = asyncio.Event()
     await hub.start()
     await asyncio.wait_for(hub.running.wait(), 5)
-    await asyncio.wait_for(hub.stop(), 5)
-    assert hub.status.state == "stopped" and hub.sessions == 1
+    await asyncio.wait_for(hub.stop(), 10)  # cancelled again until it has ended
+    assert hub.status.state == "stopped"
