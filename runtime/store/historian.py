@@ -7,7 +7,6 @@ REAL, ints INTEGER, bools 0/1 (read back as bools from the tag's kind), strings 
 
 from __future__ import annotations
 
-import json
 import math
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
@@ -59,14 +58,13 @@ def plain(value: Any) -> Any:
 
 
 class TagRegistry:
-    """Tag id to small integer key (and back, and to the tag as JSON, encoded once for the
-    outbox); tags first seen since the last commit are saved with it."""
+    """Tag id to small integer key (and back); tags first seen since the last commit are
+    saved with it."""
 
     def __init__(self, rows: Iterable[tuple[int, str, str]]) -> None:
         self.keys: dict[str, int] = {}
         self.kinds: dict[str, str] = {}
         self.tags: dict[int, str] = {}
-        self.json: dict[int, str] = {}
         self._next = 1
         for key, tag, kind in rows:
             self._remember(key, tag, kind)
@@ -76,7 +74,6 @@ class TagRegistry:
         self.keys[tag] = key
         self.kinds[tag] = kind
         self.tags[key] = tag
-        self.json[key] = json.dumps(tag, ensure_ascii=False)
         self._next = max(self._next, key + 1)
 
     def add(self, tag: str, value: Any) -> int:

@@ -8,14 +8,14 @@ age budget by dropping chunks (samples before events) and counting every record 
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import math
 import sqlite3
 from dataclasses import dataclass
-from itertools import chain
 from typing import Any
+
+import orjson
 
 from runtime.store.config import StoreConfig
 from runtime.store.historian import SampleBuffer
@@ -25,7 +25,7 @@ from runtime.store.tx import Tx
 log = logging.getLogger("runtime.store")
 
 SAMPLES, EVENTS = "samples", "events"
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
+_FALLBACK = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str)
 INSERT_SQL = ("INSERT INTO outbox (kind, seq_first, seq_last, count, created_ts, payload, bytes)"
            " VALUES (?, ?, ?, ?, ?, ?, ?)")
 _ID_SLICE = 500
@@ -69,9 +69,32 @@ def chunk_rows(kind: str, now: float, chunks: list[tuple[int, int, list]]) -> li
     """Rows for INSERT_SQL: each (seq_first, count, records) chunk with its JSON payload."""
     rows = []
     for seq_first, count, records in chunks:
-        payload = _ENCODER.encode(records).encode()
+        payload = encode_records(records)
         rows.append((kind, seq_first, seq_first + count - 1, count, now, payload, len(payload)))
     return rows
+
+
+def encode_records(records: list[Any]) -> bytes:
+    """Records as compact UTF-8 JSON, by orjson (about five times the standard library's
+    speed on sample records, the writer's largest cost after SQLite itself). JSON has no NaN
+    or infinity: such numbers are written as null (the sample's quality says why). A value
+    orjson refuses (an integer beyond 64 bits) makes the chunk go through the standard
+    library, with the same rule for non-finite numbers."""
+    try:
+        return orjson.dumps(records, default=str)
+    except orjson.JSONEncodeError:
+        return _FALLBACK.encode(_finite(records)).encode()
+
+
+def _finite(value: Any) -> Any:
+    """The value with every non-finite float replaced by None (lists, tuples and dicts)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    return value
 
 
 def _insert(tx: Tx, rows: list[tuple]) -> None:
@@ -85,54 +108,12 @@ def _insert(tx: Tx, rows: list[tuple]) -> None:
 def sample_rows(buf: SampleBuffer, first_seq: int, chunk_records: int,
                 now: float) -> list[tuple]:
     """Rows for INSERT_SQL: the buffer's samples numbered from first_seq, chunk_records a
-    chunk.
-
-    The payload is byte for byte what the JSON encoder writes. When every timestamp and value
-    is a finite float or int (the usual case) it is built faster: each tag is encoded once,
-    each distinct timestamp once (a poll's samples share one), a chunk in one %-format.
-    """
+    chunk."""
     n = len(buf)
-    spans = [(start, min(n, start + chunk_records)) for start in range(0, n, chunk_records)]
-    if not (_plain_numbers(buf.ts) and _plain_numbers(buf.values)
-            and set(map(type, buf.quals)) <= {int}):
-        return chunk_rows(SAMPLES, now, [
-            (first_seq + a, b - a, buf.outbox_records(a, b, first_seq + a)) for a, b in spans])
-    tags = list(map(buf.registry.json.__getitem__, buf.keys))
-    ts = _reprs(buf.ts)
-    values, quals = buf.values, buf.quals
-    rows = []
-    for a, b in spans:
-        fields = chain.from_iterable(zip(range(first_seq + a, first_seq + b), tags[a:b],
-                                         ts[a:b], values[a:b], quals[a:b], strict=True))
-        payload = (_chunk_format(b - a) % tuple(fields)).encode()
-        rows.append((SAMPLES, first_seq + a, first_seq + b - 1, b - a, now, payload,
-                     len(payload)))
-    return rows
-
-
-@functools.lru_cache(maxsize=4)
-def _chunk_format(count: int) -> str:
-    """A JSON array of `count` sample records: seq, tag (JSON), ts (repr), value, quality."""
-    return "[" + ",".join(["[%d,%s,%s,%r,%d]"] * count) + "]"
-
-
-def _reprs(column: list[Any]) -> list[str]:
-    """repr() of each number; of floats, each distinct value once (0.0 and -0.0 are equal
-    keys but not equal text, so a column holding a zero is done one by one)."""
-    if set(map(type, column)) != {float} or 0.0 in column:
-        return list(map(repr, column))
-    texts = {t: repr(t) for t in set(column)}
-    return list(map(texts.__getitem__, column))
-
-
-def _plain_numbers(column: list[Any]) -> bool:
-    """Every item a float or an int (not a bool), none of them NaN or infinite."""
-    if not set(map(type, column)) <= {float, int}:
-        return False
-    try:
-        return math.isfinite(sum(column))
-    except OverflowError:
-        return False
+    return chunk_rows(SAMPLES, now, [
+        (first_seq + a, min(n, a + chunk_records) - a,
+         buf.outbox_records(a, min(n, a + chunk_records), first_seq + a))
+        for a in range(0, n, chunk_records)])
 
 
 def add_samples(tx: Tx, buf: SampleBuffer, chunk_records: int) -> None:
