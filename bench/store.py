@@ -6,15 +6,18 @@ transactions, synchronous=FULL, acknowledged once committed; and bytes per sampl
 `store.raw_sqlite_samples_per_s` is the ceiling measured in the same run: the rows the store
 writes for those samples (historian rows, outbox chunks with their JSON payloads) through
 plain sqlite3 executemany, the same transactions and pragmas, prepared before the clock.
-Absolute rates differ twofold between machines; `store.ingest_vs_raw` does not.
+Absolute rates differ twofold between machines; `store.ingest_vs_raw` does not: it is the
+median, over the runs, of each ingest run's rate over the raw run made right after it (pairs
+see the same machine; a best-of-runs ratio would lean on the raw run's luckiest fsyncs).
 """
 
 from __future__ import annotations
 
+import statistics
 import tempfile
 from pathlib import Path
 
-from bench.harness import Context, Metric, Ratio
+from bench.harness import Context, Metric
 from runtime.store.benchmark import bytes_per_sample, measure_ingest, measure_raw_sqlite
 
 NAME = "store"
@@ -24,11 +27,9 @@ METRICS = (
     Metric("store.ingest_columns_per_s", "samples/s"),
     Metric("store.raw_sqlite_samples_per_s", "samples/s"),
     Metric("store.bytes_per_sample", "bytes"),
+    Metric("store.ingest_vs_raw", "x", at_least=0.7),
 )
-RATIOS = (
-    Ratio("store.ingest_vs_raw", "store.ingest_samples_per_s",
-          "store.raw_sqlite_samples_per_s", at_least=0.7),
-)
+RATIOS = ()
 
 
 def run(ctx: Context) -> dict[str, float]:
@@ -57,4 +58,6 @@ def measure(ctx: Context, samples: int) -> dict[str, float]:
         "store.ingest_columns_per_s": round(max(column_rates)),
         "store.raw_sqlite_samples_per_s": round(max(raw_rates)),
         "store.bytes_per_sample": round(size, 1),
+        "store.ingest_vs_raw": round(statistics.median(
+            rate / raw for rate, raw in zip(rates, raw_rates, strict=True)), 3),
     }
