@@ -20,7 +20,10 @@ class StoreConfig:
 
     commit_interval_s: float = 0.25
     commit_rows: int = 20_000
-    cache_mb: int = 64
+    cache_mb: int = 16
+    """The writer's SQLite page cache. It fills up over a long run and stays resident: 16 MB
+    keeps the hot pages of a few thousand tags (measured: ingest as fast as with 64 MB, and
+    over 3 million samples the process grew 37 MB instead of 86 MB)."""
 
     forward_samples: bool = True
     forward_events: bool = True
