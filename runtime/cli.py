@@ -325,13 +325,15 @@ async def _log_stats(runtime: Runtime, interval: float, stop: asyncio.Event) -> 
         except TimeoutError:
             pass
         now, count = time.monotonic(), runtime.samples_in
-        outbox = runtime.store.outbox_stats()
+        status, outbox = runtime.status(), runtime.store.outbox_stats()
         log.info("runtime.stats samples_in=%d rate=%.1f writes=%d write_failures=%d "
-                 "active_alarms=%d line_mode=%s outbox_records=%d outbox_dropped=%d "
-                 "store_degraded=%s", count, (count - last_count) / (now - last_time),
-                 runtime.actions.writes_done, runtime.actions.writes_failed,
-                 len(runtime.store.active_alarms()), runtime.line_mode, outbox.records,
-                 outbox.dropped_records, runtime.store.status().degraded or "no")
+                 "active_alarms=%d line_mode=%s failed_flows=%s task_crashes=%d "
+                 "outbox_records=%d outbox_dropped=%d store_degraded=%s", count,
+                 (count - last_count) / (now - last_time), status.writes_done,
+                 status.writes_failed, len(runtime.store.active_alarms()), status.line_mode,
+                 ",".join(f.id for f in status.failed_flows) or "none",
+                 sum(t.crashes for t in status.tasks), outbox.records,
+                 outbox.dropped_records, status.store["degraded"] or "no")
         last_count, last_time = count, now
 
 
