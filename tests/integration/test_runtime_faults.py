@@ -7,6 +7,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -40,6 +43,24 @@ class SimClock:
         return self.now
 
 
+FAST = StoreConfig(commit_interval_s=0.05)
+
+
+@asynccontextmanager
+async def running(path: Path, doc: dict[str, Any] | None, config: StoreConfig = FAST,
+                  registry: NodeRegistry | None = None,
+                  **options: Any) -> AsyncIterator[Runtime]:
+    """A started Runtime (built-in node types unless `registry` is given) on a store at
+    `path`, stopped on the way out; its store stays open as `runtime.store` until then."""
+    async with Store(path, config) as store:
+        runtime = Runtime(registry or NodeRegistry.with_builtins(), store, **options)
+        await runtime.start(doc)
+        try:
+            yield runtime
+        finally:
+            await runtime.stop()
+
+
 def audits(store: Store, action: str) -> list[Any]:
     store.flush_future().result(10)
     return store.audit_records(0, float("inf"), action=action)
@@ -58,24 +79,21 @@ async def test_a_flow_whose_model_raises_for_ten_minutes_fails_alone(
         sessions.load(demo.info, demo.path)
         broken = failing_model(tmp_path)
         sessions.load(read_model(broken), broken)
-        async with Store(tmp_path / "lineside.db", StoreConfig(commit_interval_s=0.05)) as store:
-            runtime = Runtime(registry_with_plugins(), store, clock=clock, models=sessions)
-            await runtime.start(doc)
-            try:
-                await until(lambda: (runtime.engine.tag_values.get("VFD.speed_sp") or
-                                     (0, 0, 3))[2] == GOOD, 10, "the setpoint's read-back")
-                for second in range(SIM_MINUTES * 60):
-                    clock.now += 1
-                    temp = 65.0 if second % 120 >= 60 else 55.0
-                    runtime.ingest([Sample(tag, clock.now, value, GOOD)
-                                    for tag, value in samples_at(temp)])
-                    runtime.advance()
-                    await asyncio.sleep(0)  # the write worker and the hubs run meanwhile
-                await runtime.actions.drain()
-                status = runtime.status()
-            finally:
-                await runtime.stop()
-            failed_events = [e for e in store.events(0, float("inf"))
+        async with running(tmp_path / "lineside.db", doc, registry=registry_with_plugins(),
+                           clock=clock, models=sessions) as runtime:
+            await until(lambda: (runtime.engine.tag_values.get("VFD.speed_sp") or
+                                 (0, 0, 3))[2] == GOOD, 10, "the setpoint's read-back")
+            for second in range(SIM_MINUTES * 60):
+                clock.now += 1
+                temp = 65.0 if second % 120 >= 60 else 55.0
+                runtime.ingest([Sample(tag, clock.now, value, GOOD)
+                                for tag, value in samples_at(temp)])
+                runtime.advance()
+                await asyncio.sleep(0)  # the write worker and the hubs run meanwhile
+            await runtime.actions.drain()
+            status = runtime.status()
+            await runtime.store.flush()
+            failed_events = [e for e in runtime.store.events(0, float("inf"))
                              if e.kind == EventKind.FLOW_FAILED]
 
     flows = {f.id: f for f in status.flows}
@@ -100,72 +118,59 @@ async def test_a_flow_whose_model_raises_for_ten_minutes_fails_alone(
 
 async def test_a_redeploy_right_after_a_raise_does_not_raise_again(tmp_path):
     doc = project_for_unreachable()
-    config = StoreConfig(commit_interval_s=30.0)  # the raise is not committed for a while
-    async with Store(tmp_path / "lineside.db", config) as store:
-        clock = SimClock()
-        runtime = Runtime(NodeRegistry.with_builtins(), store, clock=clock)
-        await runtime.start(doc)
-        try:
-            clock.now += 1
-            runtime.ingest([Sample("P101.bearing_temp", clock.now, 80.0)])
-            changed = with_changes(doc, lambda d: d["flows"][0]["nodes"][1]["params"].update(
-                off_below=60))  # the alarm's flow is rebuilt
-            result = await runtime.deploy(changed)
-            assert result.started == ("temp_high",)
-            clock.now += 1
-            runtime.ingest([Sample("P101.bearing_temp", clock.now, 81.0)])
-        finally:
-            await runtime.stop()
-        raised = [e for e in store.events(0, float("inf")) if e.kind == EventKind.ALARM_RAISED]
+    clock = SimClock()
+    slow = StoreConfig(commit_interval_s=30.0)  # the raise is not committed for a while
+    async with running(tmp_path / "lineside.db", doc, slow, clock=clock) as runtime:
+        clock.now += 1
+        runtime.ingest([Sample("P101.bearing_temp", clock.now, 80.0)])
+        changed = with_changes(doc, lambda d: d["flows"][0]["nodes"][1]["params"].update(
+            off_below=60))  # the alarm's flow is rebuilt
+        result = await runtime.deploy(changed)
+        assert result.started == ("temp_high",)
+        clock.now += 1
+        runtime.ingest([Sample("P101.bearing_temp", clock.now, 81.0)])
+        await runtime.store.flush()
+        raised = [e for e in runtime.store.events(0, float("inf"))
+                  if e.kind == EventKind.ALARM_RAISED]
     assert [e.data["alarm"] for e in raised] == ["P101.TEMP_HIGH"]
 
 
 async def test_a_store_that_cannot_save_refuses_the_deploy_and_changes_nothing(tmp_path):
     doc = project_for_unreachable()
-    async with Store(tmp_path / "lineside.db", StoreConfig(commit_interval_s=0.05)) as store:
-        runtime = Runtime(NodeRegistry.with_builtins(), store)
-        await runtime.start(doc)
-        try:
-            running = runtime.project
-            store.set_max_db_bytes(1).result(5)  # as full as a full disk
-            for i in range(200):
-                runtime.ingest([Sample("P101.vibration", time.time() + i, float(i))])
-            await until(lambda: bool(store.status().degraded), 10, "the store degraded")
-            changed = with_changes(doc, lambda d: d["flows"].pop())
-            started = time.monotonic()
-            with pytest.raises(DeployRefused, match=r"the store cannot save a new version "
-                                                    r"\(disk full\)"):
-                await runtime.deploy(changed, user="erik")
-            assert time.monotonic() - started < 1.0
-            assert runtime.project is running and set(runtime.engine.flows) == {
-                "temp_high", "vib_rms"}
-            store.set_max_db_bytes(None).result(5)
-        finally:
-            await runtime.stop()
+    async with running(tmp_path / "lineside.db", doc) as runtime:
+        store, running_project = runtime.store, runtime.project
+        store.set_max_db_bytes(1).result(5)  # as full as a full disk
+        for i in range(200):
+            runtime.ingest([Sample("P101.vibration", time.time() + i, float(i))])
+        await until(lambda: bool(store.status().degraded), 10, "the store degraded")
+        changed = with_changes(doc, lambda d: d["flows"].pop())
+        started = time.monotonic()
+        with pytest.raises(DeployRefused, match=r"the store cannot save a new version "
+                                                r"\(disk full\)"):
+            await runtime.deploy(changed, user="erik")
+        assert time.monotonic() - started < 1.0
+        assert runtime.project is running_project
+        assert set(runtime.engine.flows) == {"temp_high", "vib_rms"}
+        store.set_max_db_bytes(None).result(5)
         refused = [a for a in audits(store, "deploy") if a.result == "refused"]
     assert refused[0].user == "erik" and "disk full" in refused[0].details["error"]
 
 
 async def test_deploys_and_line_mode_changes_run_one_at_a_time(tmp_path):
     doc = project_for_unreachable()
-    async with Store(tmp_path / "lineside.db", StoreConfig(commit_interval_s=0.05)) as store:
-        runtime = Runtime(NodeRegistry.with_builtins(), store)
-        await runtime.start(doc)
-        try:
-            first = with_changes(doc, lambda d: d["flows"].pop())
-            second = with_changes(doc, lambda d: d["flows"].pop(0))
-            deploys = [asyncio.create_task(runtime.deploy(d, comment=c))
-                       for d, c in ((first, "first"), (second, "second"))]
-            await asyncio.sleep(0)  # the first deploy holds the lock, waiting for the store
-            await runtime.set_line_mode("manual", user="anna")
-            assert all(d.done() for d in deploys)  # the mode change waited for both
-            await asyncio.gather(*deploys)
-            assert set(runtime.engine.flows) == {"vib_rms"}
-        finally:
-            await runtime.stop()
-        versions = store.versions()
+    async with running(tmp_path / "lineside.db", doc) as runtime:
+        first = with_changes(doc, lambda d: d["flows"].pop())
+        second = with_changes(doc, lambda d: d["flows"].pop(0))
+        deploys = [asyncio.create_task(runtime.deploy(d, comment=c))
+                   for d, c in ((first, "first"), (second, "second"))]
+        await asyncio.sleep(0)  # the first deploy holds the lock, waiting for the store
+        await runtime.set_line_mode("manual", user="anna")
+        assert all(d.done() for d in deploys)  # the mode change waited for both
+        await asyncio.gather(*deploys)
+        assert set(runtime.engine.flows) == {"vib_rms"}
+        versions = runtime.store.versions()
         order = [(a.action, a.details.get("comment", a.target))
-                 for a in audits(store, "deploy") + audits(store, "line_mode")]
+                 for a in audits(runtime.store, "deploy") + audits(runtime.store, "line_mode")]
     assert [v.comment for v in versions] == ["start", "first", "second"]
     assert order == [("deploy", "start"), ("deploy", "first"), ("deploy", "second"),
                      ("line_mode", "manual")]
@@ -173,18 +178,15 @@ async def test_deploys_and_line_mode_changes_run_one_at_a_time(tmp_path):
 
 async def test_a_refused_deploy_is_audited_with_every_problem(tmp_path):
     doc = project_for_unreachable()
-    async with Store(tmp_path / "lineside.db", StoreConfig(commit_interval_s=0.05)) as store:
-        runtime = Runtime(NodeRegistry.with_builtins(), store)
-        await runtime.start(doc)
-        try:
-            def break_it(d: dict[str, Any]) -> None:
-                d["flows"][0]["nodes"][1]["params"]["off_below"] = "low"
-                d["tags"][0]["connection"] = "nowhere"
-            with pytest.raises(ValidationFailed) as refused:
-                await runtime.deploy(with_changes(doc, break_it), user="erik")
-        finally:
-            await runtime.stop()
-        (record,) = [a for a in audits(store, "deploy") if a.result == "refused"]
+
+    def break_it(d: dict[str, Any]) -> None:
+        d["flows"][0]["nodes"][1]["params"]["off_below"] = "low"
+        d["tags"][0]["connection"] = "nowhere"
+
+    async with running(tmp_path / "lineside.db", doc) as runtime:
+        with pytest.raises(ValidationFailed) as refused:
+            await runtime.deploy(with_changes(doc, break_it), user="erik")
+        (record,) = [a for a in audits(runtime.store, "deploy") if a.result == "refused"]
     problems = [{"path": p.path, "message": p.message} for p in refused.value.problems]
     assert len(problems) == 2
     assert record.details["problems"] == problems
@@ -201,21 +203,14 @@ async def test_a_password_change_alone_restarts_the_connection(tmp_path):
         "tags": [{"id": "x", "connection": "plc", "address": "nsu=urn:lineside:pw;s=x",
                   "type": "float64"}], "flows": []}
     try:
-        async with Store(tmp_path / "lineside.db",
-                         StoreConfig(commit_interval_s=0.05)) as store:
-            runtime = Runtime(NodeRegistry.with_builtins(), store)
-            await runtime.start(doc)
-            try:
-                await until(lambda: "BadUserAccessDenied" in getattr(
-                    runtime.statuses.get("plc"), "last_error", ""), 10, "the login refused")
-                fixed = with_changes(doc, lambda d: d["connections"][0].update(
-                    password="s3cret"))
-                await runtime.deploy(fixed)
-                await until(lambda: runtime.statuses["plc"].connected, 10, "connected")
-                await until(lambda: runtime.engine.tag_values.get("x", (0, 0, 3))[2] == GOOD,
-                            5, "a good value")
-            finally:
-                await runtime.stop()
+        async with running(tmp_path / "lineside.db", doc) as runtime:
+            await until(lambda: "BadUserAccessDenied" in getattr(
+                runtime.statuses.get("plc"), "last_error", ""), 10, "the login refused")
+            fixed = with_changes(doc, lambda d: d["connections"][0].update(password="s3cret"))
+            await runtime.deploy(fixed)
+            await until(lambda: runtime.statuses["plc"].connected, 10, "connected")
+            await until(lambda: runtime.engine.tag_values.get("x", (0, 0, 3))[2] == GOOD,
+                        5, "a good value")
     finally:
         await server.stop()
 
@@ -230,24 +225,14 @@ async def test_a_shadow_comparison_survives_a_restart(tmp_path):
     path = tmp_path / "lineside.db"
     clock = SimClock()
     start = clock.now
-    async with Store(path, StoreConfig(commit_interval_s=0.05)) as store:
-        runtime = Runtime(NodeRegistry.with_builtins(), store, clock=clock)
-        await runtime.start(doc)
-        try:
-            for vibration in (3.0, 5.0, 8.0):
-                clock.now += 1
-                runtime.ingest([Sample("VFD.speed_sp", clock.now, 50.0),
-                                Sample("P101.vibration", clock.now, vibration)])
-            before = await runtime.shadow_comparison("candidate", "slowdown", start, clock.now + 1)
-        finally:
-            await runtime.stop()
-    async with Store(path, StoreConfig(commit_interval_s=0.05)) as store:
-        runtime = Runtime(NodeRegistry.with_builtins(), store, clock=clock)
-        await runtime.start()  # resumes the last version
-        try:
-            after = await runtime.shadow_comparison("candidate", "slowdown", start, clock.now + 1)
-        finally:
-            await runtime.stop()
+    async with running(path, doc, clock=clock) as runtime:
+        for vibration in (3.0, 5.0, 8.0):
+            clock.now += 1
+            runtime.ingest([Sample("VFD.speed_sp", clock.now, 50.0),
+                            Sample("P101.vibration", clock.now, vibration)])
+        before = await runtime.shadow_comparison("candidate", "slowdown", start, clock.now + 1)
+    async with running(path, None, clock=clock) as runtime:  # resumes the last version
+        after = await runtime.shadow_comparison("candidate", "slowdown", start, clock.now + 1)
     assert after == before
     assert after.leads["P101.SLOWED"].shadow_earlier_s == 1.0
     assert after.shadow_writes["VFD.speed_sp"].values == (42.0,)
