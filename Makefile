@@ -63,4 +63,4 @@ docs: $(STAMP)
 	mv docs/project-format.md.tmp docs/project-format.md
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache
