@@ -34,6 +34,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 # The sync and fault tests start real Mosquitto brokers: install it when we may (root with
 # apt-get), else stop with the command to run.
