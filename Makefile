@@ -34,6 +34,7 @@ bench: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 # The sync and fault tests start real Mosquitto brokers: install it when we may (root with
 # apt-get), else stop with the command to run.
@@ -63,4 +64,4 @@ docs: $(STAMP)
 	mv docs/project-format.md.tmp docs/project-format.md
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -261,6 +261,7 @@ async def _run(args: argparse.Namespace, doc: dict[str, Any] | None,
         if args.demo:
             endpoints = await stack.enter_async_context(
                 SimProcess(args.demo_fault, config.data_dir / "sim.log"))
+            assert doc is not None  # main reads the demo project with --demo
             point_at_sim(doc, endpoints)
         store = Store(config.database, config.store, log_commits=args.log_commits)
         stack.push_async_callback(store.aclose)
@@ -291,7 +292,8 @@ async def _run(args: argparse.Namespace, doc: dict[str, Any] | None,
         log.info("runtime.started node=%s data_dir=%s flows=%d tags=%d broker=%s",
                  config.node_id, config.data_dir, len(runtime.engine.flows),
                  len(runtime.project.tags),
-                 f"{config.broker.host}:{config.broker.port}" if forwarder else "none")
+                 f"{config.broker.host}:{config.broker.port}" if forwarder and config.broker
+                 else "none")
         if args.duration:
             loop.call_later(args.duration, stop.set)
         stats = asyncio.create_task(_log_stats(runtime, args.stats_interval, stop))

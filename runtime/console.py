@@ -9,7 +9,7 @@ import asyncio
 import time
 from datetime import datetime
 
-from rich.console import Console, Group
+from rich.console import Console, Group, JustifyMethod
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
@@ -41,8 +41,10 @@ def render(runtime: Runtime) -> Group:
                             f"{datetime.fromtimestamp(status.since):%H:%M:%S}",
                             str(status.reconnects), status.last_error[:60])
     values = Table(title="Live values", title_justify="left")
-    for column, justify in (("tag", "left"), ("value", "right"), ("unit", "left"),
-                            ("quality", "left"), ("changed s ago", "right")):
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("tag", "left"), ("value", "right"), ("unit", "left"), ("quality", "left"),
+        ("changed s ago", "right"))
+    for column, justify in columns:
         values.add_column(column, justify=justify)
     now = time.time()
     for tag in project.tags if project else ():

@@ -290,8 +290,8 @@ def _section(section: Section) -> str:
     if unknown or undocumented:
         raise StaleProse(f"runtime/format_doc.py, section {section.title!r}: "
                          + "; ".join(filter(None, [
-                             unknown and f"prose for fields the schema lacks: {unknown}",
-                             undocumented and f"no prose for fields: {undocumented}"])))
+                             f"prose for fields the schema lacks: {unknown}" if unknown else None,
+                             f"no prose for fields: {undocumented}" if undocumented else None])))
     required = set(schema.get("required", ()))
     defaults = _defaults(section.dataclass)
     rows = [[f"`{name}`", _type(prop), "yes" if name in required else "no", _allowed(prop),
@@ -333,7 +333,7 @@ def _type(prop: dict[str, Any]) -> str:
         return "text"
     words = {"string": "text", "number": "number", "integer": "whole number",
              "boolean": "true/false", "object": "object", "array": "list", "null": "null"}
-    kinds = prop.get("type", "any")
+    kinds: str | list[str] = prop.get("type", "any")
     kinds = kinds if isinstance(kinds, list) else [kinds]
     kind = " or ".join(words.get(k, k) for k in kinds)
     items = prop.get("items")

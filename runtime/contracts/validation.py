@@ -93,12 +93,12 @@ def _schema_message(error: SchemaError) -> str:
         case "required":
             missing = error.message.split("'")[1] if "'" in error.message else error.message
             return f"missing required field '{missing}'"
-        case "additionalProperties":
+        case "additionalProperties" if isinstance(value, dict) and isinstance(error.schema, dict):
             extra = sorted(set(value) - set(error.schema.get("properties", {})))
             return f"unknown field(s) {', '.join(repr(x) for x in extra)}"
         case "type":
             return f"must be {_type_words(error.validator_value)}, found {value!r}"
-        case "enum":
+        case "enum" if isinstance(error.validator_value, list):
             return f"must be one of {', '.join(map(str, error.validator_value))}; found {value!r}"
         case "const":
             return f"must be {error.validator_value!r}, found {value!r}"
@@ -123,7 +123,7 @@ def _schema_message(error: SchemaError) -> str:
 def _type_words(kind: Any) -> str:
     words = {"object": "an object", "array": "a list", "string": "a text", "number": "a number",
              "integer": "a whole number", "boolean": "true or false", "null": "null"}
-    kinds = kind if isinstance(kind, list) else [kind]
+    kinds: list[str] = kind if isinstance(kind, list) else [kind]
     return " or ".join(words.get(k, k) for k in kinds)
 
 

@@ -41,7 +41,7 @@ class Block:
     @property
     def has_gaps(self) -> bool:
         """True when the block reads addresses no tag uses."""
-        covered = set()
+        covered: set[int] = set()
         for slot in self.slots:
             covered.update(range(slot.offset, slot.offset + slot.width))
         return len(covered) < self.count

@@ -56,13 +56,13 @@ SECURITY_MODES = {
     "Sign": ua.MessageSecurityMode.Sign,
     "SignAndEncrypt": ua.MessageSecurityMode.SignAndEncrypt,
 }
-CURRENT_TIME = ua.NodeId(ua.ObjectIds.Server_ServerStatus_CurrentTime)
-NAMESPACE_ARRAY = ua.NodeId(ua.ObjectIds.Server_NamespaceArray)
+CURRENT_TIME = ua.NodeId(ua.ObjectIds.Server_ServerStatus_CurrentTime)  # type: ignore[arg-type]  # asyncua hints ua.Int32, takes int
+NAMESPACE_ARRAY = ua.NodeId(ua.ObjectIds.Server_NamespaceArray)  # type: ignore[arg-type]  # asyncua hints ua.Int32, takes int
 MAX_MONITORED_ITEMS_PER_CALL = ua.NodeId(
-    ua.ObjectIds.Server_ServerCapabilities_OperationLimits_MaxMonitoredItemsPerCall
+    ua.ObjectIds.Server_ServerCapabilities_OperationLimits_MaxMonitoredItemsPerCall  # type: ignore[arg-type]  # asyncua hints ua.Int32, takes int
 )
 MAX_NODES_PER_READ = ua.NodeId(
-    ua.ObjectIds.Server_ServerCapabilities_OperationLimits_MaxNodesPerRead
+    ua.ObjectIds.Server_ServerCapabilities_OperationLimits_MaxNodesPerRead  # type: ignore[arg-type]  # asyncua hints ua.Int32, takes int
 )
 OBJECTS_FOLDER = "i=85"
 MONITOR_CHUNK = 200
@@ -123,7 +123,7 @@ def resolve_address(address: str, namespaces: Sequence[str]) -> ua.NodeId:
         index = list(namespaces).index(uri)
     except ValueError:
         raise ValueError(f"the server has no namespace {uri!r}") from None
-    return ua.NodeId(node_id.Identifier, index, node_id.NodeIdType)
+    return ua.NodeId(node_id.Identifier, index, node_id.NodeIdType)  # type: ignore[arg-type]  # asyncua hints ua.Int16, takes int
 
 
 def node_id_text(node_id: ua.NodeId, namespaces: Sequence[str]) -> str:
@@ -132,7 +132,7 @@ def node_id_text(node_id: ua.NodeId, namespaces: Sequence[str]) -> str:
     index = plain.NamespaceIndex
     if index == 0 or index >= len(namespaces):
         return plain.to_string()
-    local = ua.NodeId(plain.Identifier, 0, plain.NodeIdType).to_string()
+    local = ua.NodeId(plain.Identifier, 0, plain.NodeIdType).to_string()  # type: ignore[arg-type]  # asyncua hints ua.Int16, takes int
     return f"nsu={namespaces[index]};{local}"
 
 
@@ -314,7 +314,7 @@ class OpcUaHub(SupervisedHub):
         desc = ua.BrowseDescription(
             NodeId=node_id,
             BrowseDirection=ua.BrowseDirection.Forward,
-            ReferenceTypeId=ua.NodeId(ua.ObjectIds.HierarchicalReferences),
+            ReferenceTypeId=ua.NodeId(ua.ObjectIds.HierarchicalReferences),  # type: ignore[arg-type]  # asyncua hints ua.Int32, takes int
             IncludeSubtypes=True,
             ResultMask=ua.BrowseResultMask.All,
         )
@@ -475,7 +475,9 @@ class OpcUaHub(SupervisedHub):
                 ua.ReadValueId(NodeId=node_id, AttributeId=ua.AttributeIds.Value)
             )
         namespaces, max_monitored, max_read = (
-            dv.Value.Value if dv.Value is not None and dv.StatusCode.is_good() else None
+            dv.Value.Value
+            if dv.Value is not None and (dv.StatusCode is None or dv.StatusCode.is_good())
+            else None
             for dv in await client.uaclient.read(params)
         )
         self._namespaces = list(namespaces or [])

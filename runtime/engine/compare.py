@@ -18,16 +18,27 @@ from runtime.contracts import EventKind, WriteRequest
 
 
 class EventLike(Protocol):
-    kind: str
-    ts: float
-    node: str
-    data: dict[str, Any]
+    """Read only, so frozen dataclasses (Event, EventRecord) match."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def ts(self) -> float: ...
+    @property
+    def node(self) -> str: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
 
 
 class WriteLike(Protocol):
-    tag: str
-    value: Any
-    ts: float
+    """Read only, so the frozen WriteRequest matches."""
+
+    @property
+    def tag(self) -> str: ...
+    @property
+    def value(self) -> Any: ...
+    @property
+    def ts(self) -> float: ...
 
 
 class EventStore(Protocol):

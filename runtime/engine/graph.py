@@ -85,7 +85,8 @@ class CompiledFlow:
         nodes when None) through `tap`; the other wires stay direct. Used by replays (to
         hold grid output back) and by live debug views (to watch each output)."""
         node = self.nodes[node_id]
-        direct, tapped = [], []
+        direct: list[tuple[Callable[..., None], str]] = []
+        tapped: list[tuple[Callable[..., None], str]] = []
         for target, target_port in self.targets(node_id, port):
             entry = (self.nodes[target].receive, target_port)
             (tapped if only_to is None or target in only_to else direct).append(entry)

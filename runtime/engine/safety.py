@@ -27,8 +27,8 @@ class Rule:
 
 @dataclass(frozen=True, slots=True)
 class WriteDecision:
-    """What the guard allows: the value to write (maybe clamped), or why it refused
-    (`refused`: plain text for the operator; `rule`: which Rule refused)."""
+    """What the guard allows: the value to write (maybe clamped), or, with value None, why it
+    refused (`refused`: plain text for the operator; `rule`: which Rule refused)."""
 
     value: float | None
     clamped: bool = False

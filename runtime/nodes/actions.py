@@ -42,7 +42,7 @@ class WriteTag(Node):
             decision = guard_write(tag, float(v), q, self.ctx.line_mode, t,
                                    read_back=read_back, read_back_quality=read_back_quality,
                                    last_write_ts=self.ctx.last_write_ts(self.tag_id))
-            if decision.refused:
+            if decision.value is None:  # refused
                 if decision.rule != self.refusal:
                     self.refusal = decision.rule
                     self.ctx.emit_event(EventKind.WRITE_REFUSED, t, tag=self.tag_id,

@@ -142,18 +142,18 @@ async def call_simulation(args: argparse.Namespace) -> int:
     client.session_timeout = 60_000  # ms; the server caps longer requests with a warning
     async with client:
         idx = await client.get_namespace_index(NAMESPACE_URI)
-        sim = client.get_node(ua.NodeId("Simulation", idx))
+        sim = client.get_node(ua.NodeId("Simulation", idx))  # type: ignore[arg-type]  # asyncua hints ua.String, ua.Int16
         try:
             if args.command == "fault":
                 await sim.call_method(
-                    ua.NodeId("Simulation.InjectFault", idx),
+                    ua.NodeId("Simulation.InjectFault", idx),  # type: ignore[arg-type]  # asyncua hints ua.String, ua.Int16
                     ua.Variant(args.kind, ua.VariantType.String),
                     ua.Variant(args.target, ua.VariantType.String),
                     ua.Variant(args.value, ua.VariantType.Double),
                 )
             else:
                 await sim.call_method(
-                    ua.NodeId("Simulation.ClearFault", idx),
+                    ua.NodeId("Simulation.ClearFault", idx),  # type: ignore[arg-type]  # asyncua hints ua.String, ua.Int16
                     ua.Variant(args.kind, ua.VariantType.String),
                 )
         except ua.UaStatusCodeError as exc:

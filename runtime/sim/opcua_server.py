@@ -192,13 +192,14 @@ class OpcUaSimServer:
             await self._publish_clock(server, now)
 
     async def _publish_clock(self, server: Server, now: datetime) -> None:
-        status_id = ua.NodeId(ua.ObjectIds.Server_ServerStatus)
-        status = copy(server.read_attribute_value(status_id).Value.Value)
+        status_id = ua.NodeId(ua.ObjectIds.Server_ServerStatus)  # type: ignore[arg-type]  # asyncua hints ua.Int32, takes int
+        current = server.read_attribute_value(status_id).Value
+        status = copy(current.Value) if current is not None else None
         if status is not None:
             status.CurrentTime = now
             variant = ua.Variant(status, ua.VariantType.ExtensionObject)
             await server.write_attribute_value(status_id, ua.DataValue(variant))
-        time_id = ua.NodeId(ua.ObjectIds.Server_ServerStatus_CurrentTime)
+        time_id = ua.NodeId(ua.ObjectIds.Server_ServerStatus_CurrentTime)  # type: ignore[arg-type]  # asyncua hints ua.Int32, takes int
         variant = ua.Variant(now, ua.VariantType.DateTime)
         await server.write_attribute_value(time_id, ua.DataValue(variant))
 
@@ -206,18 +207,18 @@ class OpcUaSimServer:
         self, server: Server, idx: int, initial: Mapping[str, Reading]
     ) -> None:
         objects = server.nodes.objects
-        line = await objects.add_folder(ua.NodeId("PumpLine", idx), _name("PumpLine", idx))
-        p101 = await line.add_folder(ua.NodeId("P101", idx), _name("P101", idx))
+        line = await objects.add_folder(ua.NodeId("PumpLine", idx), _name("PumpLine", idx))  # type: ignore[arg-type]  # asyncua hints ua.String, ua.Int16
+        p101 = await line.add_folder(ua.NodeId("P101", idx), _name("P101", idx))  # type: ignore[arg-type]  # asyncua hints ua.String, ua.Int16
         for signal, vtype, writable in _P101_VARIABLES:
             await self._add_variable(p101, idx, signal, vtype, writable, initial[signal])
         if self._synth_signals:
-            synth = await objects.add_folder(ua.NodeId("Synth", idx), _name("Synth", idx))
+            synth = await objects.add_folder(ua.NodeId("Synth", idx), _name("Synth", idx))  # type: ignore[arg-type]  # asyncua hints ua.String, ua.Int16
             for signal in self._synth_signals:
                 double = ua.VariantType.Double
                 await self._add_variable(synth, idx, signal, double, False, initial[signal])
-        sim = await objects.add_object(ua.NodeId("Simulation", idx), _name("Simulation", idx))
+        sim = await objects.add_object(ua.NodeId("Simulation", idx), _name("Simulation", idx))  # type: ignore[arg-type]  # asyncua hints ua.String, ua.Int16
         await sim.add_method(
-            ua.NodeId("Simulation.InjectFault", idx),
+            ua.NodeId("Simulation.InjectFault", idx),  # type: ignore[arg-type]  # asyncua hints ua.String, ua.Int16
             ua.QualifiedName("InjectFault", idx),
             _method(self._inject_fault),
             [
@@ -230,7 +231,7 @@ class OpcUaSimServer:
             [],
         )
         await sim.add_method(
-            ua.NodeId("Simulation.ClearFault", idx),
+            ua.NodeId("Simulation.ClearFault", idx),  # type: ignore[arg-type]  # asyncua hints ua.String, ua.Int16
             ua.QualifiedName("ClearFault", idx),
             _method(self._clear_fault),
             [_argument("kind", ua.VariantType.String, "the fault kind to clear")],
@@ -248,7 +249,7 @@ class OpcUaSimServer:
     ) -> None:
         short = signal.split(".", 1)[1]
         node = await parent.add_variable(
-            ua.NodeId(signal, idx), _name(short, idx), _initial_value(vtype, reading), vtype
+            ua.NodeId(signal, idx), _name(short, idx), _initial_value(vtype, reading), vtype  # type: ignore[arg-type]  # asyncua hints ua.String, ua.Int16
         )
         var = _Variable(signal, node.nodeid, vtype)
         self._variables[signal] = var
@@ -275,11 +276,11 @@ class OpcUaSimServer:
 
     async def _inject_fault(self, kind: str, target: str, value: float) -> ua.StatusCode:
         self._on_inject(kind, target, value)
-        return ua.StatusCode(ua.StatusCodes.Good)
+        return ua.StatusCode(ua.StatusCodes.Good)  # type: ignore[arg-type]  # asyncua hints ua.UInt32, takes int
 
     async def _clear_fault(self, kind: str) -> ua.StatusCode:
         self._on_clear(kind)
-        return ua.StatusCode(ua.StatusCodes.Good)
+        return ua.StatusCode(ua.StatusCodes.Good)  # type: ignore[arg-type]  # asyncua hints ua.UInt32, takes int
 
 
 MethodCallback = Callable[..., Awaitable[ua.StatusCode]]
@@ -298,10 +299,10 @@ def _method(handler: MethodCallback) -> MethodCallback:
             return await handler(*values)
         except SimError as exc:
             _log.warning("sim.opcua.method_refused method=%s error=%s", handler.__name__, exc)
-            return ua.StatusCode(ua.StatusCodes.BadInvalidArgument)
+            return ua.StatusCode(ua.StatusCodes.BadInvalidArgument)  # type: ignore[arg-type]  # asyncua hints ua.UInt32, takes int
         except TypeError as exc:
             _log.warning("sim.opcua.method_refused method=%s error=%s", handler.__name__, exc)
-            return ua.StatusCode(ua.StatusCodes.BadArgumentsMissing)
+            return ua.StatusCode(ua.StatusCodes.BadArgumentsMissing)  # type: ignore[arg-type]  # asyncua hints ua.UInt32, takes int
 
     return call
 
@@ -309,7 +310,7 @@ def _method(handler: MethodCallback) -> MethodCallback:
 def _argument(name: str, vtype: ua.VariantType, description: str) -> ua.Argument:
     arg = ua.Argument()
     arg.Name = name
-    arg.DataType = ua.NodeId(vtype.value)
+    arg.DataType = ua.NodeId(vtype.value)  # type: ignore[arg-type]  # asyncua hints ua.Int32, takes int
     arg.ValueRank = -1
     arg.Description = ua.LocalizedText(description)
     return arg
@@ -325,9 +326,9 @@ def _data_value(var: _Variable, reading: Reading, now: datetime) -> ua.DataValue
     if not reading.good:
         return ua.DataValue(
             ua.Variant(None, ua.VariantType.Null),
-            StatusCode=ua.StatusCode(ua.StatusCodes.BadSensorFailure),
-            SourceTimestamp=now,
-            ServerTimestamp=now,
+            StatusCode=ua.StatusCode(ua.StatusCodes.BadSensorFailure),  # type: ignore[arg-type]  # asyncua hints ua.UInt32, takes int
+            SourceTimestamp=now,  # type: ignore[arg-type]  # asyncua hints ua.DateTime, takes datetime
+            ServerTimestamp=now,  # type: ignore[arg-type]  # asyncua hints ua.DateTime, takes datetime
         )
     value = bool(reading.value) if var.vtype == ua.VariantType.Boolean else float(reading.value)
-    return ua.DataValue(ua.Variant(value, var.vtype), SourceTimestamp=now, ServerTimestamp=now)
+    return ua.DataValue(ua.Variant(value, var.vtype), SourceTimestamp=now, ServerTimestamp=now)  # type: ignore[arg-type]  # asyncua hints ua.DateTime, takes datetime

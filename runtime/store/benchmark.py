@@ -54,6 +54,7 @@ def measure_ingest(path: str | Path, n_samples: int, *, tags: int = 1000, batch:
     rng = random.Random(1)
     names = [f"line1/unit{i // 50:02d}/tag{i:04d}.value" for i in range(tags)]
     per_tag = max(1, n_samples // tags)
+    work: list[tuple[str, list[float], list[float]]] | list[list[Sample]]
     if columns:
         work = [(name, [T0 + k * 0.1 for k in range(start, min(per_tag, start + batch))],
                  [rng.gauss(50.0, 10.0) for _ in range(start, min(per_tag, start + batch))])
@@ -65,14 +66,14 @@ def measure_ingest(path: str | Path, n_samples: int, *, tags: int = 1000, batch:
     with _frozen(), Store(path, _bench_config(config)) as store:
         started = time.perf_counter()
         for item in work:
-            if columns:
+            if isinstance(item, tuple):
                 name, ts, values = item
                 accepted = store.append_columns(name, ts, values)
             else:
                 accepted = store.append_samples(item)
             while not accepted:  # backlog full: the bench waits instead of dropping
                 store.flush_future().result()
-                accepted = (store.append_columns(name, ts, values) if columns
+                accepted = (store.append_columns(name, ts, values) if isinstance(item, tuple)
                             else store.append_samples(item))
         store.flush_future().result()
         elapsed = time.perf_counter() - started

@@ -29,6 +29,7 @@ def insert(tx: Tx, event: Event, data_json: str) -> int:
     if tx.forward_events:
         tx.event_records.append([tx.take_seq(1), event.kind, event.ts, event.flow, event.node,
                                  json.loads(data_json), event.shadow])
+    assert cur.lastrowid is not None  # set by the INSERT
     return cur.lastrowid
 
 

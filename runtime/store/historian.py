@@ -190,6 +190,7 @@ class SampleBuffer:
                 if prev is None or prev[1] != quality or moved(prev[0], value, band):
                     keep.append(i)
                     prev = (value, quality)
+            assert prev is not None  # vals is not empty and the first sample always sets it
             last[tag] = prev
             filtered = len(vals) - len(keep)
             if filtered:

@@ -55,14 +55,15 @@ def _delete_before(conn: sqlite3.Connection, cutoff_us: int, budget: int) -> tup
 
 def _oldest_span(conn: sqlite3.Connection) -> tuple[int, int] | None:
     """Oldest and newest sample timestamp across all tags."""
-    lo = hi = None
+    lo: int | None = None
+    hi: int | None = None
     for (key,) in conn.execute("SELECT key FROM tags").fetchall():
         a, b = conn.execute("SELECT min(ts), max(ts) FROM samples WHERE tag_key = ?",
                             (key,)).fetchone()
         if a is not None:
             lo = a if lo is None else min(lo, a)
             hi = b if hi is None else max(hi, b)
-    return None if lo is None else (lo, hi)
+    return None if lo is None or hi is None else (lo, hi)
 
 
 def _delete_old(conn: sqlite3.Connection, table: str, cutoff: float, budget: int,

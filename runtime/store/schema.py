@@ -26,38 +26,39 @@ META_DEFAULTS = {
 def _v1_initial(db: sqlite_utils.Database) -> None:
     """Historian, events, alarms, audit, versions, outbox and meta."""
     db.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value)")
-    db["meta"].insert_all(
+    db.table("meta").insert_all(
         [{"key": k, "value": v} for k, v in {**META_DEFAULTS, "created_ts": time.time()}.items()]
     )
-    db["tags"].create({"key": int, "tag": str, "kind": str}, pk="key", not_null={"tag", "kind"})
-    db["tags"].create_index(["tag"], unique=True)
+    db.table("tags").create({"key": int, "tag": str, "kind": str}, pk="key",
+                            not_null={"tag", "kind"})
+    db.table("tags").create_index(["tag"], unique=True)
     # value has no declared type, so floats stay REAL, ints INTEGER, bools 0/1 and strings
     # TEXT exactly as recorded; ts is integer microseconds since the epoch.
     db.execute(
         "CREATE TABLE samples (tag_key INTEGER NOT NULL, ts INTEGER NOT NULL, value,"
         " quality INTEGER NOT NULL, PRIMARY KEY (tag_key, ts)) WITHOUT ROWID"
     )
-    db["events"].create(
+    db.table("events").create(
         {"id": int, "ts": float, "kind": str, "flow": str, "node": str, "alarm": str,
          "data": str, "shadow": int},
         pk="id",
     )
-    db["events"].create_index(["ts"])
-    db["events"].create_index(["kind", "ts"])
-    db["alarms"].create(
+    db.table("events").create_index(["ts"])
+    db.table("events").create_index(["kind", "ts"])
+    db.table("alarms").create(
         {"alarm": str, "state": str, "active": int, "priority": str, "message": str,
          "flow": str, "node": str, "raised_ts": float, "cleared_ts": float, "acked_ts": float,
          "ack_user": str, "ack_note": str, "updated_ts": float},
         pk="alarm",
     )
-    db["audit"].create(
+    db.table("audit").create(
         {"id": int, "ts": float, "user": str, "role": str, "action": str, "target": str,
          "result": str, "cause": str, "details": str},
         pk="id",
     )
-    db["audit"].create_index(["ts"])
-    db["audit"].create_index(["action", "ts"])
-    db["versions"].create(
+    db.table("audit").create_index(["ts"])
+    db.table("audit").create_index(["action", "ts"])
+    db.table("versions").create(
         {"number": int, "hash": str, "user": str, "ts": float, "comment": str,
          "document": str},
         pk="number",
@@ -72,9 +73,9 @@ def _v1_initial(db: sqlite_utils.Database) -> None:
 
 def _v2_shelving(db: sqlite_utils.Database) -> None:
     """Alarm shelving: until when, by whom and why."""
-    db["alarms"].add_column("shelved_until", float)
-    db["alarms"].add_column("shelved_by", str)
-    db["alarms"].add_column("shelve_note", str)
+    db.table("alarms").add_column("shelved_until", float)
+    db.table("alarms").add_column("shelved_by", str)
+    db.table("alarms").add_column("shelve_note", str)
 
 
 def _v3_models(db: sqlite_utils.Database) -> None:

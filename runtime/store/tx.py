@@ -43,4 +43,5 @@ class Tx:
             (self.now if ts is None else ts, user, role, action, target, result, cause,
              json.dumps(details or {}, default=str, separators=(",", ":"))),
         )
+        assert cur.lastrowid is not None  # set by the INSERT
         return cur.lastrowid
