@@ -89,7 +89,7 @@ class Supervisor:
         backoff = Backoff(*self._backoff)
         while True:
             started = time.monotonic()
-            self._set(name, state="running")
+            self._running(name)
             failure: BaseException | None = None
             try:
                 await body()
@@ -105,15 +105,21 @@ class Supervisor:
             entry = self._tasks[name]
             new_error = error != entry.last_error
             entry.last_error = error
-            crashes = entry.status.crashes + 1
-            self._set(name, state="restarting", crashes=crashes, last_error=error,
-                      last_crash_ts=self._clock())
+            crashes = self._crashed(name, error)
             log.error("task.crashed task=%s error=%r crashes=%d restart_in_s=%.2f", name,
                       error, crashes, delay, exc_info=failure if new_error else None)
             await asyncio.sleep(delay)
 
-    def _set(self, name: str, **changes: object) -> None:
+    def _running(self, name: str) -> None:
         entry = self._tasks[name]
-        if changes.get("state") != entry.status.state:
-            changes["since"] = self._clock()
-        entry.status = replace(entry.status, **changes)  # type: ignore[arg-type]
+        if entry.status.state != "running":
+            entry.status = replace(entry.status, state="running", since=self._clock())
+
+    def _crashed(self, name: str, error: str) -> int:
+        """Record a crash; the task's crash count so far."""
+        entry = self._tasks[name]
+        now = self._clock()
+        entry.status = replace(entry.status, state="restarting", since=now,
+                               crashes=entry.status.crashes + 1, last_error=error,
+                               last_crash_ts=now)
+        return entry.status.crashes
