@@ -75,7 +75,10 @@ class Runtime:
         self.clock = clock or wall_clock
         self.user = user
         self.node_id = node_id or socket.gethostname()
-        self.supervisor = supervisor or Supervisor(self.clock)
+        # One supervisor for every long-lived task, the forwarder's included, so status()
+        # shows them all.
+        self.supervisor = supervisor or (forwarder.supervisor if forwarder is not None
+                                         else Supervisor(self.clock))
         self.actions = LiveActions(self._write, self._rule_line_mode, self._record_event,
                                    self.audit, supervisor=self.supervisor)
         self.engine = Engine(registry, self.actions, clock=self.clock,

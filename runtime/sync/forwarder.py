@@ -146,6 +146,11 @@ class Forwarder:
         return self._node_id
 
     @property
+    def supervisor(self) -> Supervisor:
+        """Where the forwarder's tasks run (the runtime's, when it shares one)."""
+        return self._supervisor
+
+    @property
     def config(self) -> BrokerConfig:
         """The broker settings (the password is never in its repr)."""
         return self._config

@@ -138,6 +138,9 @@ async def test_outbox_over_budget_drops_oldest_counts_and_keeps_running(sim_fact
             await until(lambda: store.status().committed_samples > committed, 10,
                         "the historian to keep recording")
             assert runtime.forwarder.status().broker_state == "unreachable"
+            tasks = {t.name: t for t in runtime.status().tasks}
+            assert tasks["sync-forwarder:n1"].state == "running"  # supervised with the rest
+            assert runtime.status().sync["broker_state"] == "unreachable"
             # Nothing was ever sent and events are kept while samples can go, so every
             # sequence number below the oldest sample chunk left is a dropped sample or a
             # kept event.
