@@ -71,12 +71,12 @@ class SimProcess:
 
     async def __aenter__(self) -> dict[str, Any]:
         command = [sys.executable, "-m", "runtime.sim", "--opcua-port", "0",
-                   "--modbus-port", "0"]
+                   "--modbus-port", "0", "--exit-with-parent"]
         if self.fault and self.fault != "none":
             command += ["--fault", self.fault]
         self._log = self.log_path.open("w+b") if self.log_path else tempfile.TemporaryFile()
         self.process = await asyncio.create_subprocess_exec(
-            *command, stdout=subprocess.PIPE, stderr=self._log)
+            *command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._log)
         assert self.process.stdout is not None
         try:
             line: bytes | None = await asyncio.wait_for(self.process.stdout.readline(),

@@ -76,6 +76,10 @@ def _serve_parser() -> argparse.ArgumentParser:
         help="fault injected at start, e.g. bearing_wear=0.002 or sensor_stuck:P101.Flow",
     )
     parser.add_argument("--log-level", default="INFO", help="stderr log level")
+    parser.add_argument("--exit-with-parent", action="store_true",
+                        help="stop when standard input closes: the process that started the "
+                             "plant holds it open, and it closes when that process ends, even "
+                             "when it was killed (the demo runtime starts the plant so)")
     return parser
 
 
@@ -124,8 +128,15 @@ async def serve(args: argparse.Namespace) -> int:
         }
         sys.stdout.write(json.dumps(ready) + "\n")
         sys.stdout.flush()
-        await stop.wait()
-        _log.info("sim.cli.stopping reason=signal")
+        orphaned = (asyncio.create_task(_stdin_closed(), name="sim-parent-watch")
+                    if args.exit_with_parent else None)
+        waits = {asyncio.create_task(stop.wait(), name="sim-stop"), *filter(None, [orphaned])}
+        done, pending = await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        reason = "parent_gone" if orphaned in done else "signal"
+        _log.info("sim.cli.stopping reason=%s", reason)
     except SimError as exc:
         _log.error("sim.cli.bad_fault error=%s", exc)
         return 2
@@ -134,6 +145,14 @@ async def serve(args: argparse.Namespace) -> int:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)
     return 0
+
+
+async def _stdin_closed() -> None:
+    """Return once standard input reaches its end (the parent closed it, or ended)."""
+    reader = asyncio.StreamReader()
+    await asyncio.get_running_loop().connect_read_pipe(
+        lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    await reader.read()
 
 
 async def call_simulation(args: argparse.Namespace) -> int:

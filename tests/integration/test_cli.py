@@ -8,9 +8,11 @@ import json
 import os
 import subprocess
 import sys
+import time
 from importlib.metadata import version
 from pathlib import Path
 
+import psutil
 import pytest
 
 from runtime import cli
@@ -94,6 +96,31 @@ def test_demo_runs_headless_and_stops_cleanly(tmp_path):
     assert "engine.deployed" in result.stderr
     assert "opcua.connected" in result.stderr
     assert "runtime.stopping" in result.stderr
+
+
+def test_the_demo_plant_ends_when_its_runtime_is_killed(tmp_path):
+    log = tmp_path / "runtime.log"
+    with log.open("wb") as err:
+        runtime = subprocess.Popen(
+            [sys.executable, "-m", "runtime.cli", "run", "--demo", "--data-dir",
+             str(tmp_path / "data")], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=err,
+            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        deadline = time.monotonic() + 60
+        while "sim.started" not in log.read_text(errors="replace"):
+            assert runtime.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        (plant,) = psutil.Process(runtime.pid).children()
+        runtime.kill()  # SIGKILL: the runtime gets no chance to stop the plant itself
+        runtime.wait(10)
+        plant.wait(10)  # it noticed and stopped on its own (not our child: no exit code)
+        assert not plant.is_running()
+        assert "sim.cli.stopping reason=parent_gone" in (tmp_path / "data" / "sim.log"
+                                                         ).read_text()
+    finally:
+        if runtime.poll() is None:
+            runtime.kill()
+            runtime.wait()
 
 
 def test_a_corrupt_database_is_kept_aside_and_reported(tmp_path):
