@@ -1,13 +1,13 @@
 """The durable store: the only code that touches SQLite.
 
-Historian, events and ISA-18.2 alarms, audit log, project versions, registered models and the
-outbox, in one
-SQLite file in WAL mode with synchronous=FULL, written by one writer thread with group
-commit. See Store.
+Historian, events and ISA-18.2 alarms, audit log, project versions, registered models, user
+accounts and the outbox, in one SQLite file in WAL mode with synchronous=FULL, written by one
+writer thread with group commit. See Store.
 """
 
 from runtime.store.config import StoreConfig
 from runtime.store.errors import (
+    LastAdmin,
     ModelVersionTaken,
     NotSaved,
     SchemaTooNew,
@@ -18,7 +18,9 @@ from runtime.store.errors import (
     StoreUnavailable,
     UnknownAlarm,
     UnknownModelVersion,
+    UnknownUser,
     UnknownVersion,
+    UserExists,
 )
 from runtime.store.records import (
     AlarmRecord,
@@ -30,14 +32,16 @@ from runtime.store.records import (
     OutboxChunk,
     OutboxStats,
     StoreStatus,
+    UserRecord,
     Version,
 )
 from runtime.store.store import Store
 
 __all__ = [
-    "AlarmRecord", "AlarmState", "AuditRecord", "Bucket", "EventRecord", "ModelRecord",
-    "ModelVersionTaken", "NotSaved", "OutboxChunk", "OutboxStats", "SchemaTooNew", "Store",
-    "StoreClosed", "StoreConfig", "StoreError", "StoreLocked", "StoreOverloaded",
-    "StoreStatus", "StoreUnavailable", "UnknownAlarm", "UnknownModelVersion",
-    "UnknownVersion", "Version",
+    "AlarmRecord", "AlarmState", "AuditRecord", "Bucket", "EventRecord", "LastAdmin",
+    "ModelRecord", "ModelVersionTaken", "NotSaved", "OutboxChunk", "OutboxStats",
+    "SchemaTooNew", "Store", "StoreClosed", "StoreConfig", "StoreError", "StoreLocked",
+    "StoreOverloaded", "StoreStatus", "StoreUnavailable", "UnknownAlarm",
+    "UnknownModelVersion", "UnknownUser", "UnknownVersion", "UserExists", "UserRecord",
+    "Version",
 ]

@@ -98,6 +98,30 @@ class UnknownModelVersion(StoreError):
         super().__init__(f"model {key} is not registered")
 
 
+class UserExists(StoreError):
+    """A user account of that name already exists."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"user {name!r} already exists")
+
+
+class UnknownUser(StoreError):
+    """No user account has that name."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"user {name!r} does not exist")
+
+
+class LastAdmin(StoreError):
+    """The change would leave no admin to manage users; it was refused."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"user {name!r} is the last admin; make another user admin first")
+
+
 class NotSaved(StoreError):
     """A change was not saved within the time its caller could wait (the store is degraded:
     disk full, locked); it was dropped, not applied, and will not be applied later."""

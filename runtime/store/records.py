@@ -1,5 +1,5 @@
 """What the store hands out: frozen records for chunks, alarms, events, audit, versions, models,
-status."""
+users, status."""
 
 from __future__ import annotations
 
@@ -162,6 +162,25 @@ class ModelRecord:
     def key(self) -> str:
         """How a project names the model: "id@version"."""
         return f"{self.id}@{self.version}"
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """A user account of the control API. `password` is the encoded hash (never shown by
+    repr); failed_logins counts consecutive failures since the last successful login."""
+
+    name: str
+    role: str
+    password: str = field(repr=False)
+    failed_logins: int
+    locked_until: float | None
+    created_ts: float
+    changed_ts: float
+    created_by: str
+
+    def locked_at(self, now: float) -> bool:
+        """True while the account is locked after too many failed logins."""
+        return self.locked_until is not None and now < self.locked_until
 
 
 @dataclass(frozen=True, slots=True)

@@ -98,8 +98,18 @@ def _v5_dropped_events(db: sqlite_utils.Database) -> None:
     db.execute("INSERT INTO meta (key, value) VALUES ('dropped_event_records', 0)")
 
 
+def _v6_users(db: sqlite_utils.Database) -> None:
+    """User accounts of the control API: role, password hash (encoded, with its salt and
+    parameters), consecutive failed logins and lockout, who made them and when."""
+    db.execute(
+        "CREATE TABLE users (name TEXT PRIMARY KEY, role TEXT NOT NULL, password TEXT NOT NULL,"
+        " failed_logins INTEGER NOT NULL DEFAULT 0, locked_until REAL,"
+        " created_ts REAL NOT NULL, changed_ts REAL NOT NULL, created_by TEXT NOT NULL)"
+    )
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _v1_initial, _v2_shelving, _v3_models, _v4_incarnation, _v5_dropped_events,
+    _v1_initial, _v2_shelving, _v3_models, _v4_incarnation, _v5_dropped_events, _v6_users,
 ]
 COUNTERS = {**META_DEFAULTS, "dropped_event_records": 0}
 """Every count kept in meta, with its value in a new store (the writer reads them as int)."""

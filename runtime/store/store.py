@@ -1,5 +1,6 @@
 """The Store: the runtime's one door to SQLite (historian, events and alarms, audit, project
-versions, registered models, outbox), usable from asyncio without blocking the loop.
+versions, registered models, user accounts, outbox), usable from asyncio without blocking the
+loop.
 
 Recording (append_samples, append_columns, record_event) only queues and never blocks;
 samples are refused (False, counted as dropped) when the in-memory backlog is full, events
@@ -29,7 +30,7 @@ from typing import Any, TypeVar
 
 from runtime.contracts.messages import GOOD, Event, Sample
 from runtime.contracts.project import canonical_json, document_hash
-from runtime.store import alarms, events, historian, models, opening, outbox, versions
+from runtime.store import alarms, events, historian, models, opening, outbox, users, versions
 from runtime.store import audit as audit_log
 from runtime.store.config import StoreConfig
 from runtime.store.errors import StoreClosed
@@ -42,6 +43,7 @@ from runtime.store.records import (
     OutboxChunk,
     OutboxStats,
     StoreStatus,
+    UserRecord,
     Version,
 )
 from runtime.store.retention import Deleted
@@ -205,6 +207,47 @@ class Store:
         (UnknownModelVersion if it is not registered)."""
         return self._op(lambda tx: models.remove(tx, key, user, role))
 
+    def add_user(self, name: str, role: str, password_hash: str, by: str, by_role: str = "",
+                 within_s: float | None = None) -> Future[UserRecord]:
+        """Add a user account (the password already hashed), audited as user.add by `by`;
+        UserExists (audited) if the name is taken. runtime.api.users checks names, roles and
+        passwords; the store keeps what it is given."""
+        return self._op(lambda tx: users.add(tx, name, role, password_hash, by, by_role),
+                        within_s, "the user change")
+
+    def set_password(self, name: str, password_hash: str, by: str, by_role: str = "",
+                     within_s: float | None = None) -> Future[UserRecord]:
+        """Replace a user's password hash and clear their failed logins and lock, audited as
+        user.passwd; UnknownUser (audited) if there is no such user."""
+        return self._op(lambda tx: users.set_password(tx, name, password_hash, by, by_role),
+                        within_s, "the user change")
+
+    def set_role(self, name: str, role: str, by: str, by_role: str = "",
+                 within_s: float | None = None) -> Future[UserRecord]:
+        """Give a user another role, audited as user.role; UnknownUser, or LastAdmin for the
+        only admin (both audited)."""
+        return self._op(lambda tx: users.set_role(tx, name, role, by, by_role),
+                        within_s, "the user change")
+
+    def remove_user(self, name: str, by: str, by_role: str = "",
+                    within_s: float | None = None) -> Future[UserRecord]:
+        """Remove a user account, audited as user.remove; the future gives the removed record
+        (UnknownUser, or LastAdmin for the only admin, both audited)."""
+        return self._op(lambda tx: users.remove(tx, name, by, by_role),
+                        within_s, "the user change")
+
+    def record_login(self, name: str, ok: bool, locked_until: float | None, client: str,
+                     *, while_locked: bool = False,
+                     within_s: float | None = None) -> Future[UserRecord | None]:
+        """Record a login attempt, audited as auth.login (user: the name tried; result "ok",
+        "refused: bad password", "refused: locked" or "refused: unknown user"; details: the
+        client). ok resets the failed logins, a refusal counts one more; locked_until is the
+        lock in force after it. An attempt refused `while_locked` changes nothing. The future
+        gives the account as it is now (None for an unknown name)."""
+        return self._op(lambda tx: users.record_login(tx, name, ok, locked_until, client,
+                                                      while_locked),
+                        within_s, "the login record")
+
     def outbox_ack(self, chunk_ids: Iterable[int]) -> Future[int]:
         """Delete chunks the broker acknowledged; the future gives how many records went."""
         ids = [int(i) for i in chunk_ids]
@@ -310,6 +353,16 @@ class Store:
         model_id, version = models.split_key(key)
         with self._reader() as conn:
             return models.get(conn, model_id, version)
+
+    def users(self) -> list[UserRecord]:
+        """Every user account, by name."""
+        with self._reader() as conn:
+            return users.all_users(conn)
+
+    def user(self, name: str) -> UserRecord | None:
+        """One user account, or None."""
+        with self._reader() as conn:
+            return users.get(conn, name)
 
     def outbox_peek(self, max_records: int) -> list[OutboxChunk]:
         """Oldest chunks holding up to max_records records (always one chunk if there is any)."""
