@@ -1,0 +1,1 @@
+"""The runtime's control API: WebSocket server, users and roles, operations and topics."""
