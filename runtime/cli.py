@@ -1,10 +1,12 @@
 """`lineside-runtime`: run the edge runtime headless, validate a project document, or manage
-the AI models of a data folder.
+the AI models and the user accounts of a data folder.
 
     lineside-runtime run --demo [--console]
     lineside-runtime run --project FILE [--config FILE] [--data-dir DIR]
     lineside-runtime validate FILE [--config FILE] [--data-dir DIR]
     lineside-runtime models list|add|remove [TARGET] [--data-dir DIR]
+    lineside-runtime user add NAME --role ROLE | passwd NAME | role NAME ROLE | remove NAME
+                          | list [--data-dir DIR]
     lineside-runtime --version
 """
 
@@ -30,6 +32,7 @@ from typing import Any
 from runtime.ai.errors import ModelError
 from runtime.ai.registry import ModelRegistry, builtin_models
 from runtime.ai.sessions import ModelSessions
+from runtime.api.users import ROLES, Users, check_name, check_password_rules
 from runtime.config import DEFAULT_PATH, ConfigError, RuntimeConfig, load_config
 from runtime.contracts import LinesideError, ValidationFailed
 from runtime.contracts.models import ModelInfo
@@ -69,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
             return _validate(args)
         if args.command == "models":
             return _models(args)
+        if args.command == "user":
+            return _user(args)
         config = _runtime_config(args)
         doc = None
         if args.demo or args.project:
@@ -128,7 +133,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="the model's metadata (JSON), if not NAME.json beside the model")
     models.add_argument("--user", default=getpass.getuser(),
                         help="who is named in the audit log (default: %(default)s)")
-    for sub, level in ((run, "INFO"), (validate, "ERROR"), (models, "ERROR")):
+    users = _user_parsers(commands)
+    for sub, level in ((run, "INFO"), (validate, "ERROR"), (models, "ERROR"),
+                       *((user, "ERROR") for user in users)):
         sub.add_argument("--log-level", type=str.upper, choices=LOG_LEVELS, default=level,
                          help="least severe log events written to stderr (default: "
                               "%(default)s)")
@@ -138,6 +145,43 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
                          help="where the runtime keeps its data (overrides the configuration)")
     return parser
+
+
+def _user_parsers(
+        commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> list[argparse.ArgumentParser]:
+    """`user add|passwd|role|remove|list`; returns the parsers of the actions."""
+    user = commands.add_parser(
+        "user", help="add, change, remove or list the users of the control API",
+        description="Manage the accounts that log in to the runtime's control API. A new "
+                    "password is asked twice on a terminal, else read from the first line of "
+                    "standard input. There is no default account: make the first admin with "
+                    "`user add NAME --role admin`.")
+    actions = user.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = actions.add_parser("add", help="add a user (asks for the password)",
+                             description="Add a user with a role; asks for the password.")
+    add.add_argument("name", metavar="NAME", help="1-64 letters, digits, '.', '_' or '-'")
+    add.add_argument("--role", required=True, choices=ROLES, help="what the user may do")
+    passwd = actions.add_parser("passwd", help="give a user a new password (also unlocks)",
+                                description="Give a user a new password; this also clears "
+                                            "their failed logins and any lock.")
+    passwd.add_argument("name", metavar="NAME", help="the user")
+    role = actions.add_parser("role", help="give a user another role",
+                              description="Give a user another role (the last admin stays "
+                                          "admin).")
+    role.add_argument("name", metavar="NAME", help="the user")
+    role.add_argument("role", choices=ROLES, metavar="ROLE",
+                      help=f"the new role: {', '.join(ROLES)}")
+    remove = actions.add_parser("remove", help="remove a user",
+                                description="Remove a user (not the last admin).")
+    remove.add_argument("name", metavar="NAME", help="the user")
+    listing = actions.add_parser("list", help="list the users",
+                                 description="List the users: role, lock, failed logins in a "
+                                             "row, and when and by whom each was made.")
+    for sub in (add, passwd, role, remove):
+        sub.add_argument("--by", default=getpass.getuser(),
+                         help="who is named in the audit log (default: %(default)s)")
+    return [add, passwd, role, remove, listing]
 
 
 def _seconds(*, allow_zero: bool) -> Callable[[str], float]:
@@ -192,6 +236,68 @@ def _models(args: argparse.Namespace) -> int:
         except ModelError as exc:
             raise CliError(str(exc)) from None
     return 0
+
+
+def _user(args: argparse.Namespace) -> int:
+    """The user accounts of a data folder, from the command line."""
+    if args.action != "list":
+        check_name(args.name)  # before asking for a password
+    password = _new_password() if args.action in ("add", "passwd") else ""
+    config = _runtime_config(args)
+    with Store(config.database, config.store) as store:
+        users = Users(store)
+        if args.action == "add":
+            users.add(args.name, args.role, password, by=args.by)
+            print(f"added {args.name} ({args.role})")
+        elif args.action == "passwd":
+            users.set_password(args.name, password, by=args.by)
+            print(f"changed the password of {args.name}")
+        elif args.action == "role":
+            users.set_role(args.name, args.role, by=args.by)
+            print(f"{args.name} is now {args.role}")
+        elif args.action == "remove":
+            users.remove(args.name, by=args.by)
+            print(f"removed {args.name}")
+        else:
+            _print_users(users)
+    return 0
+
+
+def _new_password() -> str:
+    """A new password: asked twice on a terminal, else the first line of standard input;
+    checked against the rules before anything is opened."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        password = getpass.getpass("new password: ")
+        if getpass.getpass("the same again: ") != password:
+            raise CliError("the two passwords differ; nothing was changed")
+    else:
+        line = sys.stdin.readline() if sys.stdin is not None else ""
+        if not line:
+            raise CliError("no password: type it on a terminal, or give it on the first line "
+                           "of standard input")
+        password = line.removesuffix("\n").removesuffix("\r")
+    check_password_rules(password)
+    return password
+
+
+def _print_users(users: Users) -> None:
+    """One line a user: name, role, locked or not, failed logins in a row, created."""
+    records = users.list()
+    if not records:
+        print("no users yet; make the first admin with: lineside-runtime user add NAME "
+              "--role admin")
+        return
+    now = time.time()
+    print(f"{'NAME':20s} {'ROLE':9s} {'LOCKED':22s} {'FAILED':>6s}  CREATED")
+    for user in records:
+        locked = (f"until {_local_time(user.locked_until)}"
+                  if user.locked_until is not None and user.locked_at(now) else "no")
+        print(f"{user.name:20s} {user.role:9s} {locked:22s} {user.failed_logins:6d}  "
+              f"{_local_time(user.created_ts)} by {user.created_by}")
+
+
+def _local_time(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
 
 
 def _models_in_use(store: Store) -> set[str]:

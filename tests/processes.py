@@ -16,13 +16,16 @@ DUMP_WAIT_S = 10.0
 
 
 def run_program(command: Sequence[str | Path], *, cwd: Path, timeout: float,
-                env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run `command` to its end and return what it did; fail the test if it hangs."""
+                env: Mapping[str, str] | None = None,
+                input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `command` to its end and return what it did; fail the test if it hangs. With
+    `input`, that is its standard input (a pipe)."""
     args = [str(part) for part in command]
     with subprocess.Popen(args, cwd=cwd, env={**(env or os.environ), "PYTHONFAULTHANDLER": "1"},
+                          stdin=None if input is None else subprocess.PIPE,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as process:
         try:
-            stdout, stderr = process.communicate(timeout=timeout)
+            stdout, stderr = process.communicate(input, timeout=timeout)
         except subprocess.TimeoutExpired:
             process.send_signal(signal.SIGABRT)
             try:

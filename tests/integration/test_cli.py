@@ -1,14 +1,18 @@
-"""`lineside-runtime` as a real process: validate, run the demo, manage models, and say
-clearly what is wrong with bad input."""
+"""`lineside-runtime` as a real process: validate, run the demo, manage models and users, and
+say clearly what is wrong with bad input."""
 
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
+import pty
+import select
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from importlib.metadata import version
 from pathlib import Path
 
@@ -16,23 +20,26 @@ import psutil
 import pytest
 
 from runtime import cli
+from runtime.api.users import Users, check_password
 from runtime.demo import demo_project
 from runtime.shipped import shipped
+from runtime.store import Store, UserRecord
 from tests.processes import run_program
 from tests.projects import pump_project
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def lineside_runtime(*args: str, timeout: float = 60,
-                     home: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Run the CLI; with `home`, its default configuration and data folders are in there."""
+def lineside_runtime(*args: str, timeout: float = 60, home: Path | None = None,
+                     input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the CLI; with `home`, its default configuration and data folders are in there;
+    with `input`, that is its standard input."""
     env = None
     if home is not None:
         env = {**os.environ, "XDG_CONFIG_HOME": str(home / "config"),
                "XDG_DATA_HOME": str(home / "data")}
     return run_program([sys.executable, "-m", "runtime.cli", *args], cwd=ROOT, env=env,
-                       timeout=timeout)
+                       timeout=timeout, input=input)
 
 
 def error_line(result: subprocess.CompletedProcess[str]) -> str:
@@ -288,3 +295,174 @@ def test_bad_input_is_one_clear_line_without_a_traceback(case, tmp_path):
     make_args, expected = BAD_INPUT[case]
     result = lineside_runtime(*make_args(tmp_path), home=tmp_path / "home")
     assert expected in error_line(result)
+
+
+# --- user accounts ---
+
+
+def users_in(data: Path) -> list[UserRecord]:
+    """The accounts the CLI left in a data folder, read back from its store."""
+    with Store(data / "lineside.db") as store:
+        return store.users()
+
+
+def audited(data: Path) -> list[tuple[str, str, str, str]]:
+    """(action, user, target, result) of every audit record in a data folder's store."""
+    with Store(data / "lineside.db") as store:
+        return [(r.action, r.user, r.target, r.result)
+                for r in store.audit_records(0, float("inf"))]
+
+
+def on_a_terminal(*args: str, answers: Sequence[str],
+                  timeout: float = 60) -> tuple[int, str]:
+    """Run the CLI on a pseudo-terminal, typing each answer once its prompt (`...: `) shows;
+    returns the exit code and everything the terminal showed."""
+    master, slave = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "runtime.cli", *args], cwd=ROOT,
+                               stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    os.close(slave)
+    shown, typed = b"", 0
+    deadline = time.monotonic() + timeout
+    try:
+        while True:
+            ready, _, _ = select.select([master], [], [], max(0.0, deadline - time.monotonic()))
+            assert ready, f"the CLI did not end within {timeout} s; it showed: {shown!r}"
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:  # EIO: every end of the terminal's other side is closed
+                break
+            if not chunk:
+                break
+            shown += chunk
+            if typed < len(answers) and shown.count(b": ") > typed:
+                os.write(master, answers[typed].encode() + b"\n")
+                typed += 1
+        return process.wait(10), shown.decode()
+    finally:
+        os.close(master)
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_users_are_added_listed_changed_and_removed(tmp_path):
+    data = tmp_path / "data"
+    where = ["--data-dir", str(data)]
+    empty = lineside_runtime("user", "list", *where)
+    assert empty.returncode == 0, empty.stderr
+    assert "no users yet; make the first admin with: lineside-runtime user add NAME --role " \
+           "admin" in empty.stdout
+
+    added = lineside_runtime("user", "add", "olga", "--role", "admin", "--by", "installer",
+                             *where, input="pump-line-3 ok\n")
+    assert added.returncode == 0, added.stderr
+    assert added.stdout.strip() == "added olga (admin)"
+    assert lineside_runtime("user", "add", "ivan", "--role", "operator", *where,
+                            input="ivan's password\nignored second line\n").returncode == 0
+    (ivan, olga) = users_in(data)  # by name
+    assert (olga.name, olga.role, olga.created_by) == ("olga", "admin", "installer")
+    assert (ivan.name, ivan.role, ivan.created_by) == ("ivan", "operator", getpass.getuser())
+    assert check_password("pump-line-3 ok", olga.password)
+    assert check_password("ivan's password", ivan.password)
+
+    listed = lineside_runtime("user", "list", *where)
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert lines[0].split() == ["NAME", "ROLE", "LOCKED", "FAILED", "CREATED"]
+    assert [line.split()[:4] for line in lines[1:]] == [["ivan", "operator", "no", "0"],
+                                                       ["olga", "admin", "no", "0"]]
+    assert lines[2].endswith("by installer")
+    assert "scrypt" not in listed.stdout + listed.stderr
+    assert olga.password.split("$")[-1] not in listed.stdout
+
+    assert lineside_runtime("user", "role", "ivan", "engineer", "--by", "olga",
+                            *where).stdout.strip() == "ivan is now engineer"
+    assert lineside_runtime("user", "passwd", "ivan", "--by", "olga", *where,
+                            input="a new password\n").returncode == 0
+    (ivan, _) = users_in(data)
+    assert ivan.role == "engineer"
+    assert check_password("a new password", ivan.password)
+    assert not check_password("ivan's password", ivan.password)
+    assert lineside_runtime("user", "remove", "ivan", "--by", "olga",
+                            *where).stdout.strip() == "removed ivan"
+    assert [u.name for u in users_in(data)] == ["olga"]
+    assert audited(data) == [("user.add", "installer", "olga", "ok"),
+                             ("user.add", getpass.getuser(), "ivan", "ok"),
+                             ("user.role", "olga", "ivan", "ok"),
+                             ("user.passwd", "olga", "ivan", "ok"),
+                             ("user.remove", "olga", "ivan", "ok")]
+
+
+def test_a_locked_user_is_listed_and_a_new_password_unlocks_them(tmp_path):
+    data = tmp_path / "data"
+    assert lineside_runtime("user", "add", "olga", "--role", "admin", "--data-dir", str(data),
+                            input="pump-line-3 ok\n").returncode == 0
+    with Store(data / "lineside.db") as store:
+        store.record_login("olga", False, time.time() + 3600, "ws:1").result(5)
+    listed = lineside_runtime("user", "list", "--data-dir", str(data)).stdout.splitlines()
+    assert listed[1].split()[:3] == ["olga", "admin", "until"]
+    assert listed[1].split()[5] == "1"  # failed logins in a row
+    assert lineside_runtime("user", "passwd", "olga", "--data-dir", str(data),
+                            input="a new password\n").returncode == 0
+    (olga,) = users_in(data)
+    assert (olga.failed_logins, olga.locked_until) == (0, None)
+    listed = lineside_runtime("user", "list", "--data-dir", str(data)).stdout.splitlines()
+    assert listed[1].split()[:4] == ["olga", "admin", "no", "0"]
+
+
+def test_on_a_terminal_the_password_is_asked_twice_and_not_shown(tmp_path):
+    data = ["--data-dir", str(tmp_path / "data")]
+    code, shown = on_a_terminal("user", "add", "olga", "--role", "admin", *data,
+                                answers=["pump-line-3 ok", "pump-line-3 ok"])
+    assert code == 0, shown
+    assert "new password: " in shown and "the same again: " in shown
+    assert "added olga (admin)" in shown and "pump-line-3" not in shown
+    assert check_password("pump-line-3 ok", users_in(tmp_path / "data")[0].password)
+
+    code, shown = on_a_terminal("user", "passwd", "olga", *data,
+                                answers=["a new password", "another password"])
+    assert code == 2, shown
+    assert "lineside-runtime: the two passwords differ; nothing was changed" in shown
+    assert check_password("pump-line-3 ok", users_in(tmp_path / "data")[0].password)
+
+
+USER_ERRORS = {
+    "weak password": (["user", "add", "olga", "--role", "admin"], "short\n",
+                      "lineside-runtime: the password is too weak: use at least 8 characters, "
+                      "not only spaces"),
+    "only spaces": (["user", "add", "olga", "--role", "admin"], "          \n",
+                    "the password is too weak"),
+    "no password": (["user", "add", "olga", "--role", "admin"], "",
+                    "lineside-runtime: no password: type it on a terminal, or give it on the "
+                    "first line of standard input"),
+    "bad name": (["user", "add", "olga smith", "--role", "admin"], "pump-line-3 ok\n",
+                 "lineside-runtime: user name 'olga smith' is not allowed: use 1 to 64 letters "
+                 "(a-z, A-Z), digits, '.', '_' or '-'"),
+    "unknown role": (["user", "add", "olga", "--role", "boss"], "pump-line-3 ok\n",
+                     "argument --role: invalid choice: 'boss'"),
+    "name taken": (["user", "add", "admin", "--role", "viewer"], "pump-line-3 ok\n",
+                   "lineside-runtime: user 'admin' already exists"),
+    "unknown user": (["user", "passwd", "ghost"], "pump-line-3 ok\n",
+                     "lineside-runtime: user 'ghost' does not exist"),
+    "remove the last admin": (["user", "remove", "admin"], "",
+                              "lineside-runtime: user 'admin' is the last admin; make another "
+                              "user admin first"),
+    "demote the last admin": (["user", "role", "admin", "viewer"], "",
+                              "user 'admin' is the last admin"),
+    "unknown action": (["user", "rename", "admin"], "", "argument ACTION: invalid choice: "
+                                                        "'rename'"),
+}
+
+
+@pytest.mark.parametrize("case", USER_ERRORS, ids=list(USER_ERRORS))
+def test_user_errors_are_one_clear_line_and_change_nothing(tmp_path, case):
+    args, stdin, expected = USER_ERRORS[case]
+    data = tmp_path / "data"
+    data.mkdir()
+    with Store(data / "lineside.db") as store:
+        Users(store).add("admin", "admin", "the admin's password", by="test")
+    before = users_in(data)
+    result = lineside_runtime(*args, "--data-dir", str(data), input=stdin)
+    assert expected in error_line(result)
+    assert users_in(data) == before
+    assert "scrypt" not in result.stdout + result.stderr
