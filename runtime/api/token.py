@@ -135,7 +135,8 @@ def token_matches(expected: str, given: object) -> bool:
     """True when `given` is the expected token (compared in constant time)."""
     if not isinstance(given, str) or not expected:
         return False
-    return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8"))
+    return hmac.compare_digest(expected.encode("utf-8", "surrogatepass"),
+                               given.encode("utf-8", "surrogatepass"))
 
 
 def _parse(path: Path, data: bytes) -> LocalToken:

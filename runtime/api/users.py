@@ -135,8 +135,9 @@ def check_password(password: str, encoded: str) -> bool:
 
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, length: int) -> bytes:
-    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=length,
-                          maxmem=_memory(n, r, p) + 1024 * 1024)
+    # surrogatepass: text from JSON may hold lone surrogates; they must not crash a login
+    return hashlib.scrypt(password.encode("utf-8", "surrogatepass"), salt=salt, n=n, r=r,
+                          p=p, dklen=length, maxmem=_memory(n, r, p) + 1024 * 1024)
 
 
 def _memory(n: int, r: int, p: int) -> int:

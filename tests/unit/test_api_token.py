@@ -173,6 +173,7 @@ def test_tokens_are_compared_whole():
     assert not token_matches(token, None)
     assert not token_matches(token, 42)
     assert not token_matches(token, "ä" * 44)
+    assert not token_matches(token, "\ud800" * 44)  # a lone surrogate, as JSON allows
     assert not token_matches("", "")
 
 

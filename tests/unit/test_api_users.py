@@ -146,6 +146,13 @@ def test_an_unknown_user_takes_as_long_as_a_wrong_password(users):
     assert unknown > 0.5 * wrong  # without the dummy hash it would take ~1/50 of it
 
 
+def test_any_text_is_a_wrong_password_not_a_crash(users):
+    for password in ("", "\ud800 lone surrogate from JSON", "\x00" * 9, "ü" * 10_000):
+        with pytest.raises(LoginRefused, match="unknown user or wrong password"):
+            users.verify("olga", password)
+    assert check_password("\ud800 is a password", hash_password("\ud800 is a password"))
+
+
 def test_a_name_that_cannot_exist_is_an_unknown_user(users, store):
     with pytest.raises(LoginRefused, match="unknown user or wrong password"):
         users.verify("x" * 500 + "; DROP TABLE users", PASSWORD)
