@@ -10,7 +10,6 @@ made with `lineside-runtime user add NAME --role admin`.
 from __future__ import annotations
 
 import base64
-import binascii
 import builtins
 import functools
 import hashlib
@@ -122,16 +121,16 @@ def check_password(password: str, encoded: str) -> bool:
     """True when the password matches the encoded hash (its own parameters and salt are
     used); False for a wrong password and for an encoding this module did not make."""
     try:
-        scheme, n, r, p, salt_b64, key_b64 = encoded.split("$")
-        n_, r_, p_ = int(n), int(r), int(p)
-        salt, key = base64.b64decode(salt_b64, validate=True), base64.b64decode(
-            key_b64, validate=True)
-    except (ValueError, binascii.Error):
+        scheme, *numbers, salt_b64, key_b64 = encoded.split("$")
+        n, r, p = map(int, numbers)
+        salt = base64.b64decode(salt_b64, validate=True)
+        key = base64.b64decode(key_b64, validate=True)
+    except ValueError:  # binascii.Error is one too
         return False
-    if (scheme != "scrypt" or n_ < 2 or n_ & (n_ - 1) or r_ < 1 or not 0 < p_ <= 16
-            or _memory(n_, r_, p_) > _MAX_MEMORY or not salt or not key):
+    if (scheme != "scrypt" or n < 2 or n & (n - 1) or r < 1 or not 0 < p <= 16
+            or _memory(n, r, p) > _MAX_MEMORY or not salt or not key):
         return False
-    return hmac.compare_digest(_scrypt(password, salt, n_, r_, p_, len(key)), key)
+    return hmac.compare_digest(_scrypt(password, salt, n, r, p, len(key)), key)
 
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, length: int) -> bytes:
