@@ -62,6 +62,8 @@ lock:
 docs: $(STAMP)
 	$(PY) -m runtime.format_doc > docs/project-format.md.tmp
 	mv docs/project-format.md.tmp docs/project-format.md
+	$(PY) -m runtime.api.docs > docs/api.md.tmp
+	mv docs/api.md.tmp docs/api.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache

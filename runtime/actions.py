@@ -51,8 +51,16 @@ class LiveActions:
     async def stop(self) -> None:
         """Stop the worker; writes still queued are not performed, and audited as dropped."""
         await self._supervisor.stop(WORKER)
+        self.cancel_queued("dropped", "runtime stopping")
+
+    def cancel_queued(self, result: str, reason: str) -> int:
+        """Drop the rule writes approved but not yet performed (each audited with `result`
+        and `reason`); returns how many."""
+        count = 0
         while not self._queue.empty():
-            self._audit_write(self._queue.get_nowait(), "dropped", "runtime stopping")
+            self._audit_write(self._queue.get_nowait(), result, reason)
+            count += 1
+        return count
 
     async def drain(self) -> None:
         """Wait until every queued write was attempted."""

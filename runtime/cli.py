@@ -32,6 +32,7 @@ from typing import Any
 from runtime.ai.errors import ModelError
 from runtime.ai.registry import ModelRegistry, builtin_models
 from runtime.ai.sessions import ModelSessions
+from runtime.api.server import ApiServer
 from runtime.api.users import ROLES, Users, check_name, check_password_rules
 from runtime.config import DEFAULT_PATH, ConfigError, RuntimeConfig, load_config
 from runtime.contracts import LinesideError, ValidationFailed
@@ -391,6 +392,15 @@ async def _run(args: argparse.Namespace, doc: dict[str, Any] | None,
         if runtime.project is None:
             raise CliError(f"no project: give --project FILE (nothing was deployed before "
                            f"in {config.data_dir})")
+        if config.api.enabled:
+            api = ApiServer(runtime, config.api, config.data_dir)
+            try:
+                await api.start()
+            except OSError as exc:
+                raise CliError(f"the API cannot listen on {config.api.host}:{config.api.port}: "
+                               f"{exc.strerror or exc} (set [api] port in the configuration, "
+                               "0 for a free one)") from None
+            stack.push_async_callback(api.stop)
         # What start-up built lives for the whole run: keep the collector off it so a full
         # collection never pauses dispatch for long (measured: 150 ms pauses without this).
         gc.collect()

@@ -31,6 +31,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from platformdirs import user_config_dir, user_data_dir
 
+from runtime.api.config import ApiConfig
 from runtime.contracts import LinesideError, Problem
 from runtime.store.config import StoreConfig
 from runtime.sync.config import BrokerConfig
@@ -58,6 +59,7 @@ class RuntimeConfig:
                                                                       appauthor=False)))
     store: StoreConfig = field(default_factory=StoreConfig)
     broker: BrokerConfig | None = None
+    api: ApiConfig = field(default_factory=ApiConfig)
 
     @property
     def database(self) -> Path:
@@ -87,6 +89,7 @@ _SCHEMA = {
         "data_dir": {"type": "string", "minLength": 1},
         "store": _section_schema(StoreConfig),
         "broker": _section_schema(BrokerConfig, {"password_file": {"type": "string"}}),
+        "api": _section_schema(ApiConfig),
     },
 }
 _VALIDATOR = Draft202012Validator(_SCHEMA)
@@ -127,9 +130,10 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> RuntimeConfig
     node_id = raw.get("node_id", defaults.node_id)
     broker_raw.setdefault("client_id", f"lineside-{node_id}")
     broker = _build(BrokerConfig, broker_raw, "broker", path) if "broker" in raw else None
+    api = _build(ApiConfig, raw.get("api", {}), "api", path)
     return RuntimeConfig(node_id=node_id,
                          data_dir=Path(raw.get("data_dir", defaults.data_dir)).expanduser(),
-                         store=store, broker=broker)
+                         store=store, broker=broker, api=api)
 
 
 def _build(cls: type, values: dict[str, Any], section: str, path: Path | None) -> Any:

@@ -23,11 +23,11 @@ import socket
 import time
 from collections.abc import Callable
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any
+from typing import Any, Protocol
 
 from runtime.actions import LiveActions, ShadowActions
 from runtime.contracts import Event, EventKind, LineMode, LinesideError, Project, Sample
-from runtime.contracts.errors import ValidationFailed
+from runtime.contracts.errors import DriverError, ValidationFailed, WriteRefused
 from runtime.contracts.project import Connection, Tag, document_hash
 from runtime.contracts.status import ConnectionStatus, FlowStatus, RuntimeStatus
 from runtime.drivers import make_hub
@@ -35,6 +35,7 @@ from runtime.drivers.base import Hub
 from runtime.engine import DeployResult, Engine, FlowError
 from runtime.engine.compare import Comparison, shadow_comparison
 from runtime.engine.engine import ModelRunner
+from runtime.engine.safety import check_person_write
 from runtime.registry import NodeRegistry
 from runtime.store import NotSaved, Store
 from runtime.supervision import Supervisor
@@ -44,6 +45,39 @@ log = logging.getLogger(__name__)
 audit_log = logging.getLogger("lineside.audit")
 
 ADVANCE_TASK = "advance"
+
+
+class RuntimeListener(Protocol):
+    """Told what happens in the runtime, synchronously and quickly (the API's topics)."""
+
+    def samples(self, samples: list[Sample]) -> None:
+        """Samples arrived from a connection."""
+
+    def event(self, event: Event) -> None:
+        """An event was recorded (alarms, writes, refusals, failures)."""
+
+    def connection(self, status: ConnectionStatus) -> None:
+        """A connection's status changed."""
+
+    def line_mode(self, mode: str) -> None:
+        """The line mode changed."""
+
+
+class UnknownTag(LinesideError, KeyError):
+    """No tag of that id in the deployed project."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class StaleBase(LinesideError):
+    """A deploy was edited from an older version than the one deployed now."""
+
+    def __init__(self, latest: int, by: str, base: int) -> None:
+        self.latest, self.by, self.base = latest, by, base
+        super().__init__(f"version {latest} (by {by}) was deployed after version {base}, "
+                         "which this document was edited from; start from version "
+                         f"{latest} or deploy anyway without a base version")
 
 
 class DeployRefused(LinesideError):
@@ -90,6 +124,7 @@ class Runtime:
         self._tag_connection: dict[str, str] = {}
         self._alarms: dict[str, bool] = {}
         self._changes = asyncio.Lock()
+        self.listeners: list[RuntimeListener] = []
         self.started_ts = self.clock()
         self.samples_in = 0
 
@@ -147,40 +182,67 @@ class Runtime:
                       status.degraded, str(exc) or "timed out")
 
     async def deploy(self, doc: dict[str, Any], user: str | None = None, comment: str = "",
-                     action: str = "deploy") -> DeployResult:
+                     action: str = "deploy", base_version: int | None = None,
+                     role: str = "") -> DeployResult:
         """Validate, build, save as a version and swap in a project; reconcile hubs.
 
-        Raises ValidationFailed, BuildError or DeployRefused and changes nothing when the
-        project is bad or cannot be saved; the refusal is audited with every problem."""
+        With `base_version` (the version the document was edited from), a newer deployed
+        version refuses it with StaleBase naming that version. Raises ValidationFailed,
+        BuildError, StaleBase or DeployRefused and changes nothing when the project is bad
+        or cannot be saved; the refusal is audited with every problem."""
         who = user or self.user
         async with self._changes:
             try:
+                self._check_base(base_version)
                 plan = self.engine.prepare(doc)
                 stale, fresh = self._plan_hubs(plan.project)
                 number = await self._save_version(doc, who, comment)
             except Exception as exc:
-                self.audit(action, "project", "refused", user=who,
+                self.audit(action, "project", "refused", user=who, role=role,
                            details={**_refusal(exc), "comment": comment})
                 raise
             result = self.engine.swap(plan)
-            self.audit(action, "project", "ok", user=who,
+            self.audit(action, "project", "ok", user=who, role=role,
                        details={"version": number, "hash": result.project_hash,
                                 "started": list(result.started), "kept": list(result.kept),
                                 "stopped": list(result.stopped), "comment": comment})
             await self._swap_hubs(plan.project, stale, fresh)
             return result
 
-    async def rollback(self, number: int, user: str | None = None) -> DeployResult:
+    async def rollback(self, number: int, user: str | None = None,
+                       role: str = "") -> DeployResult:
         """Deploy an earlier version again (UnknownVersion when there is none)."""
-        doc = self.store.version(number)
+        doc = await self.store.read(self.store.version, number)
         return await self.deploy(doc, user, comment=f"rollback to version {number}",
-                                 action="rollback")
+                                 action="rollback", role=role)
 
-    async def set_line_mode(self, mode: str, user: str | None = None, cause: str = "") -> None:
-        """Switch the line between automatic and manual (manual stops AI-driven writes);
-        waits for a deploy in progress to finish first."""
+    async def set_line_mode(self, mode: str, user: str | None = None, cause: str = "",
+                            role: str = "") -> int:
+        """Switch the line between automatic and manual (manual stops AI-driven writes,
+        queued ones included: returns how many were cancelled); waits for a deploy in
+        progress to finish first."""
         async with self._changes:
-            self._apply_line_mode(mode, user or self.user, cause or "operator")
+            return self._apply_line_mode(mode, user or self.user, cause or "operator", role)
+
+    async def write_tag(self, tag_id: str, value: Any, user: str, role: str = "") -> float:
+        """A person's write: inside the tag's envelope [min, max] (max step and interval
+        pace rules, not people), in either line mode, audited with the user. Raises
+        WriteRefused with the reason, or DriverError when the PLC does not take it."""
+        project = self.engine.project
+        tag = project.tags_by_id().get(tag_id) if project is not None else None
+        if tag is None:
+            raise UnknownTag(f"no tag '{tag_id}' in the deployed project")
+        try:
+            written = check_person_write(tag, value)
+            await self.hub_for_tag(tag_id).write(tag_id, written)
+        except (WriteRefused, DriverError) as exc:
+            self.audit("write", tag_id, "refused" if isinstance(exc, WriteRefused)
+                       else "failed", user=user, role=role, cause="person",
+                       details={"value": value, "error": str(exc)})
+            raise
+        self.audit("write", tag_id, "ok", user=user, role=role, cause="person",
+                   details={"value": written})
+        return written
 
     def audit(self, action: str, target: str, result: str, *, user: str, role: str = "",
               cause: str = "", details: dict[str, Any] | None = None) -> None:
@@ -197,6 +259,8 @@ class Runtime:
         self.samples_in += len(samples)
         self.engine.ingest(samples)
         self.store.append_samples(samples)
+        for listener in self.listeners:
+            listener.samples(samples)
 
     def advance(self) -> None:
         """Move the engine's watermark to the clock less the grace: models score up to it."""
@@ -278,6 +342,13 @@ class Runtime:
             await hub.start()
         self._tag_connection = {t.id: t.connection for t in project.tags}
 
+    def _check_base(self, base_version: int | None) -> None:
+        if base_version is None:
+            return
+        latest = self.store.latest_version()
+        if latest is not None and latest.number != base_version:
+            raise StaleBase(latest.number, latest.user, base_version)
+
     async def _save_version(self, doc: dict[str, Any], user: str, comment: str) -> int:
         """The version number of `doc`, saved first when it differs from the latest."""
         latest = self.store.latest_version()
@@ -303,6 +374,8 @@ class Runtime:
 
     def _on_status(self, status: ConnectionStatus) -> None:
         self.statuses[status.connection] = status
+        for listener in self.listeners:
+            listener.connection(status)
 
     def _on_flow_error(self, failure: FlowError) -> None:
         if failure.first:
@@ -316,6 +389,8 @@ class Runtime:
             log.warning("%s alarm=%s priority=%s flow=%s ts=%.3f", event.kind,
                         event.data["alarm"], event.data.get("priority"), event.flow, event.ts)
         self.store.record_event(event)
+        for listener in self.listeners:
+            listener.event(event)
 
     def _shadow_sink(self, flow_id: str) -> ShadowActions:
         return ShadowActions(self.store.record_event)
@@ -331,12 +406,19 @@ class Runtime:
         deploy's swap has no await inside, so it can't fall into one)."""
         self._apply_line_mode(mode, "rule", f"flow={event.flow} node={event.node}")
 
-    def _apply_line_mode(self, mode: str, user: str, cause: str) -> None:
+    def _apply_line_mode(self, mode: str, user: str, cause: str, role: str = "") -> int:
+        """Switch the line mode; in manual, rule writes already approved but not yet
+        performed are cancelled too. Returns how many were."""
         if mode not in LineMode.ALL:
             raise ValueError(f"unknown line mode '{mode}'; use automatic or manual")
         previous, self.engine.line_mode = self.engine.line_mode, mode
-        self.audit("line_mode", mode, "ok", user=user, cause=cause,
-                   details={"from": previous, "to": mode})
+        cancelled = (self.actions.cancel_queued("cancelled", f"line switched to manual by {user}")
+                     if mode == LineMode.MANUAL else 0)
+        self.audit("line_mode", mode, "ok", user=user, role=role, cause=cause,
+                   details={"from": previous, "to": mode, "cancelled_writes": cancelled})
+        for listener in self.listeners:
+            listener.line_mode(mode)
+        return cancelled
 
     def _recorded_line_mode(self) -> str:
         records = self.store.audit_records(0, float("inf"), action="line_mode", limit=1,

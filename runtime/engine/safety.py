@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from runtime.contracts import GOOD, LineMode, Tag
+from runtime.contracts import GOOD, LineMode, Tag, WriteRefused
 
 
 class Rule:
@@ -104,3 +104,23 @@ def _text(value: Any) -> str:
         return f"{value:g}"
     except (TypeError, ValueError, OverflowError):
         return repr(value)
+
+
+def check_person_write(tag: Tag, value: Any) -> float | bool:
+    """The value a person may write to a tag: the tag must be writable within an envelope
+    and the value a finite number inside [min, max] (a bool tag takes true or false). Max
+    step and min interval pace rules, not people; the line mode does not apply either.
+    WriteRefused says why not."""
+    envelope = tag.envelope
+    if not tag.writable or envelope is None:
+        raise WriteRefused(tag.id, "the tag is not writable within an envelope")
+    if tag.type == "bool":
+        if not isinstance(value, bool):
+            raise WriteRefused(tag.id, f"{value!r} is not true or false")
+        return value
+    if isinstance(value, bool) or not _finite(value):
+        raise WriteRefused(tag.id, f"{_text(value)} is not a finite number")
+    if not envelope.min <= value <= envelope.max:
+        raise WriteRefused(tag.id, f"{value:g} is outside the envelope {envelope.min:g} to "
+                                   f"{envelope.max:g}")
+    return float(value)

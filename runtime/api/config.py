@@ -1,0 +1,79 @@
+"""The API server's settings (the [api] section of the runtime configuration)."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+from runtime.contracts.errors import LinesideError
+
+LOOPBACK = "127.0.0.1"
+
+
+class ApiConfigError(LinesideError, ValueError):
+    """An API setting is invalid; the message names it and says what is wrong."""
+
+
+@dataclass(frozen=True, slots=True)
+class ApiConfig:
+    """Where the API listens and what it allows.
+
+    It listens on loopback by default. `remote = true` lets it listen on another address,
+    and then only over TLS: with the certificate in `tls_cert` / `tls_key`, or one it makes
+    itself at first start (self-signed; its SHA-256 fingerprint is logged and written to the
+    endpoint file for clients to pin). There is no plaintext remote access.
+    """
+
+    enabled: bool = True
+    host: str = LOOPBACK
+    port: int = 7840
+    """0 picks a free port (the endpoint file in the data folder says which)."""
+    remote: bool = False
+    tls_cert: str | None = None
+    tls_key: str | None = None
+    max_frame_bytes: int = 1_048_576
+    requests_per_s: float = 50.0
+    request_burst: int = 100
+    max_refused: int = 200
+    """Requests refused for the rate limit before the connection is closed."""
+    max_events: int = 10_000
+    """Events a client may have waiting; beyond that its oldest are dropped (and counted)."""
+    login_timeout_s: float = 30.0
+    """A connection that has not logged in by then is closed (slow or idle strangers)."""
+    session_idle_s: float = 8 * 3600.0
+    """A login expires after this long without a request."""
+    handshake_timeout_s: float = 5.0
+    max_concurrent_requests: int = 8
+    """Requests of one connection being handled at once; more wait their turn."""
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not 0 <= self.port <= 65535:
+            problems.append(f"port: {self.port} is not a TCP port (0 picks a free one)")
+        if not self.remote and not _loopback(self.host):
+            problems.append(f"host: {self.host!r} is not a loopback address; set remote = true "
+                            "to listen beyond this machine (TLS only)")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            problems.append("tls_cert and tls_key: give both, or neither (a self-signed "
+                            "certificate is then made at first start)")
+        for name in ("max_frame_bytes", "requests_per_s", "request_burst", "max_refused",
+                     "max_events", "login_timeout_s", "session_idle_s", "handshake_timeout_s",
+                     "max_concurrent_requests"):
+            if not getattr(self, name) > 0:
+                problems.append(f"{name}: must be more than 0, found {getattr(self, name)!r}")
+        if problems:
+            raise ApiConfigError("; ".join(problems))
+
+    @property
+    def tls(self) -> bool:
+        """Whether the API speaks TLS (always when remote)."""
+        return self.remote
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,137 @@
+"""Every API operation, in one table: its name, the least role that may call it, the JSON
+Schema of its data, what it returns, and its handler. The server checks each request
+against this table; docs/api.md is generated from it (`make docs`)."""
+
+from __future__ import annotations
+
+from runtime.api.handlers import alarms, history, line, plant, project, session, system
+from runtime.api.operation import (
+    NOTHING,
+    Operation,
+    array,
+    integer,
+    number,
+    obj,
+    one_of,
+    text,
+)
+from runtime.contracts import LineMode
+
+_NOTE = text(1000)
+_DOCUMENT = {"type": "object"}
+"""A project document (checked by project validation, not by the request schema)."""
+_WINDOW = {"start": number(), "end": number()}
+_LIMIT = integer(minimum=1, maximum=10_000)
+_VERSION = integer(minimum=1)
+
+OPERATIONS: tuple[Operation, ...] = (
+    # -- session -------------------------------------------------------------------------
+    Operation("auth.login", None, "Log in with the local token, or a user name and password.",
+              {"oneOf": [obj(("token",), token=text(200)),
+                         obj(("user", "password"), user=text(64), password=text(1000))]},
+              "{user, role, via, subscriptions}", session.login),
+    Operation("auth.logout", "viewer", "Log out; the connection stays open.", NOTHING, "{}",
+              session.logout),
+    Operation("auth.whoami", "viewer", "Who is logged in on this connection.", NOTHING,
+              "{user, role, via, subscriptions}", session.whoami),
+    Operation("runtime.status", "viewer",
+              "Version, uptime, connections, flows and their failures, supervised tasks, "
+              "store and sync state.", NOTHING, "RuntimeStatus", session.status),
+    Operation("subscribe", "viewer",
+              "Receive the topics matching a pattern (`*` matches anything); retained topics "
+              "arrive at once.", obj(("pattern",), pattern=text(200)),
+              "{pattern, retained}", session.subscribe),
+    Operation("unsubscribe", "viewer", "Stop receiving a pattern's topics.",
+              obj(("pattern",), pattern=text(200)), "{pattern}", session.unsubscribe),
+    # -- engineering ---------------------------------------------------------------------
+    Operation("registry.list", "viewer",
+              "Every node type the runtime can run: ports, parameters with units, ranges and "
+              "tunables.", NOTHING, "{node_types: [NodeSpec]}", project.registry_list),
+    Operation("project.get", "viewer",
+              "A deployed version's document (the latest without `version`).",
+              obj(version=_VERSION), "{number, hash, user, ts, comment, document, running}",
+              project.project_get),
+    Operation("project.validate", "engineer",
+              "Every problem of a document, with its JSON path; nothing is deployed.",
+              obj(("document",), document=_DOCUMENT), "{problems: [{path, message}]}",
+              project.project_validate),
+    Operation("project.deploy", "engineer",
+              "Deploy a document as a new version. With `base_version`, a version deployed "
+              "since refuses it (conflict, naming the newer version).",
+              obj(("document",), document=_DOCUMENT, base_version=_VERSION,
+                  comment=text(500)),
+              "{version, hash, started, kept, stopped}", project.project_deploy),
+    Operation("project.versions", "viewer", "Every saved version, newest first.", NOTHING,
+              "{versions: [{number, hash, user, ts, comment}]}", project.project_versions),
+    Operation("project.diff", "viewer",
+              "What changed from one version to another, per connection, tag, flow, node, "
+              "parameter and wire.", obj(("from", "to"), **{"from": _VERSION, "to": _VERSION}),
+              "{changes: [{path, kind, old, new}]}", project.project_diff),
+    Operation("project.rollback", "engineer", "Deploy an earlier version again.",
+              obj(("version",), version=_VERSION), "{version, hash, started, kept, stopped}",
+              project.project_rollback),
+    # -- plant ---------------------------------------------------------------------------
+    Operation("tags.list", "viewer",
+              "Every tag of the deployed project with its definition and latest value.",
+              NOTHING, "{tags: [Tag + latest {ts, value, quality}]}", plant.tags_list),
+    Operation("tags.read", "viewer", "The latest value, time and quality of some tags.",
+              obj(("tags",), tags=array(text(64), max_items=5000, minItems=1)),
+              "{values: {tag: {ts, value, quality} | null}}", plant.tags_read),
+    Operation("tags.write", "operator",
+              "A person's write to a writable tag, inside its envelope, in either line "
+              "mode; audited with the user.",
+              obj(("tag", "value"), tag=text(64),
+                  value={"type": ["number", "boolean"]}),
+              "{tag, value}", plant.tags_write),
+    Operation("tags.browse", "engineer",
+              "A connection's address space: OPC UA nodes under `node` (browsed live), or the "
+              "configured Modbus map.", obj(("connection",), connection=text(64),
+                                            node=text(500)),
+              "{connection, kind, nodes: [{node_id, browse_name, display_name, node_class, "
+              "data_type, tag_type}]}", plant.tags_browse),
+    # -- history -------------------------------------------------------------------------
+    Operation("history.query", "viewer",
+              "Tags over [start, end) for a plot: min, max and last of each of `width` "
+              "buckets.", obj(("tags", "start", "end", "width"),
+                              tags=array(text(64), max_items=50, minItems=1), **_WINDOW,
+                              width=integer(minimum=1, maximum=10_000)),
+              "{start, end, width, series: {tag: [Bucket]}}", history.history_query),
+    Operation("events.query", "viewer", "Events in [start, end), optionally of some kinds.",
+              obj(("start", "end"), **_WINDOW, kinds=array(text(64), max_items=50),
+                  limit=_LIMIT, newest_first={"type": "boolean"}),
+              "{events: [EventRecord]}", history.events_query),
+    Operation("audit.query", "viewer", "Audit records in [start, end), optionally of one "
+              "action.", obj(("start", "end"), **_WINDOW, action=text(64), limit=_LIMIT,
+                             newest_first={"type": "boolean"}),
+              "{records: [AuditRecord]}", history.audit_query),
+    # -- alarms --------------------------------------------------------------------------
+    Operation("alarms.list", "viewer",
+              "Every alarm not normal (shelved ones too), most important first.", NOTHING,
+              "{alarms: [AlarmRecord]}", alarms.alarms_list),
+    Operation("alarms.ack", "operator", "Acknowledge an alarm, with a note.",
+              obj(("alarm",), alarm=text(128), note=_NOTE), "AlarmRecord", alarms.alarms_ack),
+    Operation("alarms.shelve", "operator",
+              "Shelve an alarm for a while, with a note; it returns by itself.",
+              obj(("alarm", "duration_s"), alarm=text(128), note=_NOTE,
+                  duration_s=number(exclusiveMinimum=0)), "AlarmRecord", alarms.alarms_shelve),
+    Operation("alarms.unshelve", "operator", "Return a shelved alarm now.",
+              obj(("alarm",), alarm=text(128), note=_NOTE), "AlarmRecord",
+              alarms.alarms_unshelve),
+    # -- line ----------------------------------------------------------------------------
+    Operation("line.set_mode", "operator",
+              "Switch the line between automatic and manual (manual stops rule writes, "
+              "queued ones too).", obj(("mode",), mode=one_of(*LineMode.ALL), cause=_NOTE),
+              "{mode, cancelled_writes}", line.set_mode),
+    Operation("line.stop_ai_writes", "operator",
+              "One confirmed action: the line to manual, every queued rule write cancelled.",
+              obj(("confirm",), confirm={"const": True}), "{mode, cancelled_writes}",
+              line.stop_ai_writes),
+    # -- models and sync -----------------------------------------------------------------
+    Operation("models.list", "viewer", "The registered models and which are open.",
+              NOTHING, "{models: [ModelInfo + key, open]}", system.models_list),
+    Operation("sync.status", "viewer",
+              "Outbox depth, oldest record, drain rate, last acknowledgement, drops, broker.",
+              NOTHING, "SyncStatus", system.sync_status),
+)
+
+BY_NAME = {op.name: op for op in OPERATIONS}
