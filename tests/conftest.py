@@ -9,7 +9,7 @@ import time
 import pytest
 import pytest_asyncio
 
-pytest_plugins = ["tests.fixtures.sim", "tests.fixtures.broker", "tests.fixtures.plugins"]
+pytest_plugins = ["tests.fixtures.sim", "tests.fixtures.broker", "tests.fixtures.plugins", "tests.fixtures.api"]  # noqa: E501  (one line: test_leak_checks copies this file without it)
 
 _GRACE_S = 2.0
 
