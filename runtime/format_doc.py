@@ -189,6 +189,8 @@ SECTIONS = (
             "enabled": "A disabled flow is kept in the document but does not run.",
             "mode": "\"live\" flows act; \"shadow\" flows run beside them with their writes "
                     "and alarms captured, for comparison before promoting.",
+            "shadow_of": "For a shadow flow: the id of the live flow it is a changed copy "
+                         "of, which it is compared with and promoted into.",
             "nodes": "The nodes (below).",
             "wires": "The wires (below).",
         },

@@ -157,6 +157,11 @@ class ModelSessions:
         """Every registered model by "id@version": what a project may use."""
         return {key: info for key, (info, _) in self._registered.items()}
 
+    def registered(self) -> dict[str, tuple[ModelInfo, Path]]:
+        """Every registered model by "id@version" with its file: what another process needs
+        to register the same models."""
+        return dict(self._registered)
+
     def opened(self) -> list[str]:
         """The models whose session is open."""
         return list(self._loaded)

@@ -45,6 +45,8 @@ class ApiConfig:
     handshake_timeout_s: float = 5.0
     max_concurrent_requests: int = 8
     """Requests of one connection being handled at once; more wait their turn."""
+    max_backtests: int = 1
+    """Backtests running at once (each in a process of its own); more wait their turn."""
 
     def __post_init__(self) -> None:
         problems = []
@@ -58,7 +60,7 @@ class ApiConfig:
                             "certificate is then made at first start)")
         for name in ("max_frame_bytes", "requests_per_s", "request_burst", "max_refused",
                      "max_events", "login_timeout_s", "session_idle_s", "handshake_timeout_s",
-                     "max_concurrent_requests"):
+                     "max_concurrent_requests", "max_backtests"):
             if not getattr(self, name) > 0:
                 problems.append(f"{name}: must be more than 0, found {getattr(self, name)!r}")
         if problems:

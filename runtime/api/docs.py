@@ -73,6 +73,7 @@ ERRORS = {
     ErrorCode.CONFLICT: "deployed from a stale base: the message names the newer version",
     ErrorCode.TOO_LARGE: "too much asked at once",
     ErrorCode.RATE_LIMITED: "too many requests; slow down",
+    ErrorCode.CANCELLED: "cancelled on request before it finished (a backtest)",
     ErrorCode.INTERNAL: "a fault in the runtime, logged there",
 }
 
@@ -86,6 +87,8 @@ TOPICS = {
     "line": "`{mode}`; retained",
     "runtime": "the runtime's status without store and sync, every second; retained",
     "sync": "the sync status (as `sync.status`), every second; retained",
+    "backtests/<id>": "a backtest's `{run, state, fraction}` while it runs (the id is its "
+                      "run; state `running`, then `done`, `failed` or `cancelled`)",
 }
 
 

@@ -16,6 +16,7 @@ from runtime.api.topics import TopicHub
 if TYPE_CHECKING:
     from runtime.api.token import LocalToken
     from runtime.api.users import Users
+    from runtime.backtests import Backtests
     from runtime.service import Runtime
 
 
@@ -36,6 +37,7 @@ class Context:
     users: Users
     token: LocalToken | None
     hooks: ServerHooks
+    backtests: Backtests
 
     @property
     def principal(self) -> Principal:

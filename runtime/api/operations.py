@@ -4,7 +4,7 @@ against this table; docs/api.md is generated from it (`make docs`)."""
 
 from __future__ import annotations
 
-from runtime.api.handlers import alarms, history, line, plant, project, session, system
+from runtime.api.handlers import alarms, history, line, plant, project, rules, session, system
 from runtime.api.operation import (
     NOTHING,
     Operation,
@@ -23,6 +23,11 @@ _DOCUMENT = {"type": "object"}
 _WINDOW = {"start": number(), "end": number()}
 _LIMIT = integer(minimum=1, maximum=10_000)
 _VERSION = integer(minimum=1)
+_ID = text(64, pattern=r"^[A-Za-z0-9_.\-]+$")
+_PARAMS = {"type": "object", "maxProperties": 200,
+           "additionalProperties": {"type": "object", "maxProperties": 100}}
+"""Changed parameters: node id to {parameter: value} (checked like a deploy)."""
+_DEPLOYED = "{version, hash, started, kept, stopped}"
 
 OPERATIONS: tuple[Operation, ...] = (
     # -- session -------------------------------------------------------------------------
@@ -126,6 +131,36 @@ OPERATIONS: tuple[Operation, ...] = (
               "One confirmed action: the line to manual, every queued rule write cancelled.",
               obj(("confirm",), confirm={"const": True}), "{mode, cancelled_writes}",
               line.stop_ai_writes),
+    # -- rules ---------------------------------------------------------------------------
+    Operation("backtest.run", "engineer",
+              "Replay a deployed flow (changed by `params`) over [start, end) of history, in "
+              "a worker process: the alarms, writes and line-mode changes it would have "
+              "made, and each node output as `width` min/max buckets. Progress on "
+              "`backtests/<run>`; cancellable.",
+              obj(("flow", "start", "end"), flow=_ID, **_WINDOW, params=_PARAMS,
+                  width=integer(minimum=1, maximum=4000), version=_VERSION,
+                  line_mode=one_of(*LineMode.ALL), run=_ID),
+              "{run, flow, version, samples, elapsed_s, errors, events_total, events, "
+              "alarms_raised, writes, line_modes, traces: {node:port: [Bucket]}}",
+              rules.backtest_run),
+    Operation("backtest.cancel", "engineer", "End a running backtest; it answers "
+              "`cancelled`.", obj(("run",), run=_ID), "{run}", rules.backtest_cancel),
+    Operation("shadow.start", "engineer",
+              "Deploy, as a new version, a shadow copy of a live flow with changed "
+              "parameters: it runs beside it, its alarms and writes recorded, not done.",
+              obj(("flow",), flow=_ID, params=_PARAMS, comment=text(500)),
+              "{shadow, " + _DEPLOYED[1:], rules.shadow_start),
+    Operation("shadow.compare", "viewer",
+              "A shadow's alarms and writes against its live flow's, since it started (or "
+              "over [start, end)).", obj(("flow",), flow=_ID, **_WINDOW),
+              "{flow, shadow, start, end, params, comparison, summary: [text]}",
+              rules.shadow_compare),
+    Operation("shadow.promote", "engineer",
+              "The shadow's parameters become the live flow's, as a new version; the shadow "
+              "ends.", obj(("flow",), flow=_ID, comment=text(500)),
+              "{changes, " + _DEPLOYED[1:], rules.shadow_promote),
+    Operation("shadow.stop", "engineer", "Remove a live flow's shadow, as a new version.",
+              obj(("flow",), flow=_ID, comment=text(500)), _DEPLOYED, rules.shadow_stop),
     # -- models and sync -----------------------------------------------------------------
     Operation("models.list", "viewer", "The registered models and which are open.",
               NOTHING, "{models: [ModelInfo + key, open]}", system.models_list),

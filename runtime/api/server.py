@@ -37,6 +37,7 @@ from runtime.api.tls import ensure_certificate, server_context
 from runtime.api.token import LocalToken, ensure_token, read_token
 from runtime.api.topics import TopicHub
 from runtime.api.users import Users
+from runtime.backtests import Backtests
 from runtime.contracts import DriverError, Event, EventKind, Sample, ValidationFailed
 from runtime.contracts.api import (
     HELLO,
@@ -74,6 +75,7 @@ class ApiServer:
         self.data_dir = data_dir
         self.users = users or Users(runtime.store)
         self.hub = TopicHub()
+        self.backtests = Backtests(limit=config.max_backtests)
         self.token: LocalToken | None = None
         self.url = ""
         self.fingerprint = ""
@@ -259,7 +261,8 @@ class ApiServer:
             raise ApiError(ErrorCode.BAD_REQUEST, f"the data of {op.name} does not fit its "
                                                   "schema (see docs/api.md)", tuple(
                 Detail(e.message, _json_path(e.absolute_path)) for e in problems[:20]))
-        context = Context(self.runtime, session, self.hub, self.users, self.token, self)
+        context = Context(self.runtime, session, self.hub, self.users, self.token, self,
+                          self.backtests)
         return await op.handler(context, data)
 
 

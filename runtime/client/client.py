@@ -19,8 +19,9 @@ import fnmatch
 import itertools
 import logging
 import ssl
+import uuid
 from collections import deque
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,8 @@ from runtime.contracts.errors import LinesideError
 log = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 64 * 1024 * 1024
+BACKTEST_TIMEOUT_S = 600.0
+"""How long a backtest request may take by default (a week of history takes minutes)."""
 
 
 class Disconnected(LinesideError):
@@ -445,6 +448,58 @@ class RuntimeClient:
     async def stop_ai_writes(self) -> Any:
         """line.stop_ai_writes"""
         return await self.request("line.stop_ai_writes", {"confirm": True})
+
+    async def backtest(self, flow: str, start: float, end: float,
+                       params: dict[str, dict[str, Any]] | None = None, *,
+                       width: int | None = None, version: int | None = None,
+                       line_mode: str | None = None, run: str | None = None,
+                       progress: Callable[[float], None] | None = None,
+                       timeout: float = BACKTEST_TIMEOUT_S) -> Any:  # noqa: ASYNC109
+        """backtest.run; `progress` gets the fraction done as it goes. Cancel it from
+        another task with cancel_backtest(run), or by cancelling this call."""
+        run = run or uuid.uuid4().hex
+        data = _given(flow=flow, start=start, end=end, params=params, width=width,
+                      version=version, line_mode=line_mode, run=run)
+        if progress is None:
+            return await self.request("backtest.run", data, timeout)
+        subscription = await self.subscribe(f"backtests/{run}")
+
+        async def report() -> None:
+            async for update in subscription:
+                if "fraction" in update.data:
+                    progress(update.data["fraction"])
+
+        reporter = asyncio.create_task(report())
+        try:
+            return await self.request("backtest.run", data, timeout)
+        finally:
+            reporter.cancel()
+            await subscription.close()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reporter
+
+    async def cancel_backtest(self, run: str) -> Any:
+        """backtest.cancel"""
+        return await self.request("backtest.cancel", {"run": run})
+
+    async def start_shadow(self, flow: str, params: dict[str, dict[str, Any]] | None = None,
+                           comment: str | None = None) -> Any:
+        """shadow.start"""
+        return await self.request("shadow.start", _given(flow=flow, params=params,
+                                                         comment=comment))
+
+    async def compare_shadow(self, flow: str, start: float | None = None,
+                             end: float | None = None) -> Any:
+        """shadow.compare"""
+        return await self.request("shadow.compare", _given(flow=flow, start=start, end=end))
+
+    async def promote_shadow(self, flow: str, comment: str | None = None) -> Any:
+        """shadow.promote"""
+        return await self.request("shadow.promote", _given(flow=flow, comment=comment))
+
+    async def stop_shadow(self, flow: str, comment: str | None = None) -> Any:
+        """shadow.stop"""
+        return await self.request("shadow.stop", _given(flow=flow, comment=comment))
 
     async def models(self) -> Any:
         """models.list"""

@@ -39,13 +39,15 @@ class ErrorCode:
     """The runtime would not do it (a store that cannot save, a write outside its envelope)."""
     CONFLICT = "conflict"
     """Someone else changed it first (a deploy against a stale base version)."""
+    CANCELLED = "cancelled"
+    """Cancelled on request before it finished (a backtest)."""
     TOO_LARGE = "too_large"
     RATE_LIMITED = "rate_limited"
     INTERNAL = "internal"
     """A fault in the runtime; logged there with its traceback."""
 
     ALL = (BAD_REQUEST, UNKNOWN_OP, UNAUTHENTICATED, FORBIDDEN, NOT_FOUND, INVALID, REFUSED,
-           CONFLICT, TOO_LARGE, RATE_LIMITED, INTERNAL)
+           CONFLICT, CANCELLED, TOO_LARGE, RATE_LIMITED, INTERNAL)
 
 
 @dataclass(frozen=True)

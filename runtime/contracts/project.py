@@ -148,6 +148,9 @@ class Flow:
     label: str = ""
     enabled: bool = True
     mode: str = "live"
+    shadow_of: str = ""
+    """For a shadow flow: the live flow it is a changed copy of (compared with, promoted
+    into)."""
     nodes: tuple[Node, ...] = ()
     wires: tuple[Wire, ...] = ()
 
@@ -267,6 +270,7 @@ def _flow(f: dict[str, Any]) -> Flow:
         label=f.get("label", ""),
         enabled=bool(f.get("enabled", True)),
         mode=f.get("mode", "live"),
+        shadow_of=f.get("shadow_of", ""),
         nodes=tuple(
             Node(
                 id=n["id"],

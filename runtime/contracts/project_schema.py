@@ -129,6 +129,7 @@ _FLOW = {
         "description": {"type": "string"},
         "enabled": {"type": "boolean"},
         "mode": {"enum": list(FLOW_MODES)},
+        "shadow_of": _ID,
         "nodes": {"type": "array", "items": _NODE},
         "wires": {"type": "array", "items": _WIRE},
     },

@@ -50,6 +50,25 @@ def validate_project(doc: Any, specs: Mapping[str, NodeSpec],
     problems += _duplicates(doc["flows"], "$.flows", "flow")
     for f_index, flow in enumerate(doc["flows"]):
         problems += _flow_problems(flow, f"$.flows[{f_index}]", specs, tags, models or {})
+    problems += _shadow_problems(doc["flows"])
+    return problems
+
+
+def _shadow_problems(flows: list[dict[str, Any]]) -> list[Problem]:
+    """A flow's `shadow_of` is for shadow flows and names a live flow of the project."""
+    live = {f["id"] for f in flows if f.get("mode", "live") == "live"}
+    problems = []
+    for index, flow in enumerate(flows):
+        original = flow.get("shadow_of")
+        if original is None:
+            continue
+        path = f"$.flows[{index}].shadow_of"
+        if flow.get("mode", "live") != "shadow":
+            problems.append(Problem(path, "only a flow whose mode is \"shadow\" can be the "
+                                          "shadow of another"))
+        elif original not in live:
+            problems.append(Problem(path, f"no live flow '{original}' in the project to be "
+                                          "the shadow of"))
     return problems
 
 

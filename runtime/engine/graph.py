@@ -103,6 +103,18 @@ class CompiledFlow:
 
         node.outputs[port] = [*direct, (tapped_output, "")]
 
+    def watch(self, node_id: str, port: str, watcher: Callable[..., None]) -> Callable[[], None]:
+        """Also send what `node_id` emits on `port` (wired or not) to
+        `watcher(port, ts, values, quality)`; returns the function that stops it. Used by
+        backtest traces and live debug views."""
+        outputs = self.nodes[node_id].outputs
+        entry = (watcher, port)
+        outputs[port] = [*outputs.get(port, ()), entry]
+
+        def unwatch() -> None:
+            outputs[port] = [e for e in outputs.get(port, ()) if e is not entry]
+        return unwatch
+
 
 def flow_fingerprint(flow: Flow, project: Project, registry: NodeRegistry) -> str:
     """What decides whether a flow must restart on deploy: its nodes, wires and mode and

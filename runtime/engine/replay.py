@@ -26,6 +26,7 @@ clock stamps finer than the historian's microseconds, and where the store lost s
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import math
 import re
@@ -50,6 +51,7 @@ from runtime.contracts import (
 from runtime.engine.context import CaptureSink
 from runtime.engine.engine import Engine, ModelRunner
 from runtime.engine.graph import CompiledFlow, Deliver, Tap
+from runtime.engine.traces import Traces
 from runtime.registry import NodeRegistry
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,8 @@ class BacktestResult:
     elapsed_s: float
     read_s: float
     errors: int = 0
+    traces: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """With `trace_width`: each node output ("node:port") as min/max buckets for a plot."""
 
     @property
     def alarm_events(self) -> list[Event]:
@@ -132,22 +136,31 @@ def backtest(project_doc: dict[str, Any], flow_id: str, history: History, start:
              end: float, overrides: Mapping[str, Mapping[str, Any]] | None = None, *,
              registry: NodeRegistry, inference: ModelRunner | None = None,
              line_mode: str = LineMode.AUTOMATIC, slice_s: float = DEFAULT_SLICE_S,
-             timing: LiveTiming = LiveTiming()) -> BacktestResult:
+             timing: LiveTiming = LiveTiming(), trace_width: int = 0,
+             progress: Callable[[float], None] | None = None) -> BacktestResult:
     """Replay flow `flow_id` of a project over the history of [start, end).
 
     `overrides` maps node id to changed parameters ({"hyst": {"on_above": 75}}); the
     changed flow is validated like a deploy: ValidationFailed names the path of every
     problem (an unknown flow or node, a bad value). Node state starts fresh and alarms
     start normal: start where the state you compare with started.
+
+    With `trace_width`, the result holds every node output downsampled to that many
+    buckets. `progress` gets the fraction done after each slice; what it raises ends the
+    backtest (a way to cancel it).
     """
     if not slice_s > 0:
         raise ValueError(f"slice_s must be > 0, got {slice_s}")
     started = time.perf_counter()
     replay = _Replay(project_doc, flow_id, overrides, registry, inference, line_mode)
+    traces = Traces(replay.compiled, registry) if trace_width > 0 else None
     columns = {tag: history.history_columns(tag, start, end) for tag in replay.tags}
     read_s = time.perf_counter() - started
-    samples = replay.run(columns, end, slice_s, timing)
-    return replay.result(start, end, samples, time.perf_counter() - started, read_s)
+    samples = replay.run(columns, end, slice_s, timing, progress)
+    result = replay.result(start, end, samples, time.perf_counter() - started, read_s)
+    if traces is None:
+        return result
+    return dataclasses.replace(result, traces=traces.downsampled(start, end, trace_width))
 
 
 def backtest_samples(project_doc: dict[str, Any], flow_id: str,
@@ -251,7 +264,7 @@ class _Replay:
         self.watermark = -math.inf
 
     def run(self, columns: Mapping[str, Columns], end: float, slice_s: float,
-            timing: LiveTiming) -> int:
+            timing: LiveTiming, progress: Callable[[float], None] | None = None) -> int:
         """Feed the samples slice by slice, advancing the watermark as live; the number of
         samples."""
         all_ts = np.concatenate([np.empty(0), *(c[0] for c in columns.values())])
@@ -294,6 +307,8 @@ class _Replay:
             for _, _, stream in due:
                 stream.dispatch(k, ingest, clock)
             self._advance(watermark)
+            if progress is not None:
+                progress((edge - begin) / (finish - begin) if finish > begin else 1.0)
         return sum(len(c[0]) for c in columns.values())
 
     def _advance(self, watermark: float) -> None:
@@ -327,22 +342,8 @@ def _flow_copy(doc: dict[str, Any], flow_id: str, overrides: Mapping[str, Mappin
         known = ", ".join(str(f.get("id")) for f in flows if isinstance(f, dict)) or "none"
         raise ValidationFailed([Problem("$.flows", f"no flow '{flow_id}' in the project; "
                                                    f"its flows: {known}")])
-    flow = copy.deepcopy(flows[index])
+    flow = changed_flow(flows[index], overrides, f"$.flows[{index}]")
     flow["enabled"] = True
-    f_path = f"$.flows[{index}]"
-    problems = []
-    nodes = {n.get("id"): n for n in flow.get("nodes", []) if isinstance(n, dict)}
-    for node_id, params in overrides.items():
-        if node_id not in nodes:
-            problems.append(Problem(f"{f_path}.nodes", f"flow '{flow_id}' has no node "
-                                                       f"'{node_id}' to change"))
-        elif not isinstance(params, Mapping):
-            problems.append(Problem(f"{f_path}.nodes", f"the changes of node '{node_id}' "
-                                                       "must map parameter names to values"))
-        else:
-            nodes[node_id].setdefault("params", {}).update(copy.deepcopy(dict(params)))
-    if problems:
-        raise ValidationFailed(problems)
     tags = doc.get("tags", [])
     named = set(_strings(flow.get("nodes", [])))
     tag_index = [i for i, t in enumerate(tags) if isinstance(t, dict) and t.get("id") in named]
@@ -362,6 +363,29 @@ def _flow_copy(doc: dict[str, Any], flow_id: str, overrides: Mapping[str, Mappin
         return f"$.{match[1]}[{back[match[1]][int(match[2])]}]" + path[match.end():]
 
     return copy_doc, path_in_document
+
+
+def changed_flow(flow: dict[str, Any], overrides: Mapping[str, Mapping[str, Any]],
+                 path: str) -> dict[str, Any]:
+    """A copy of a flow (at JSON path `path`) with some nodes' parameters changed:
+    `overrides` maps node id to changed parameters. ValidationFailed names every node the
+    flow lacks and every change that is not a mapping; the values are checked by the
+    project's validation, not here."""
+    flow = copy.deepcopy(flow)
+    problems = []
+    nodes = {n.get("id"): n for n in flow.get("nodes", []) if isinstance(n, dict)}
+    for node_id, params in overrides.items():
+        if node_id not in nodes:
+            problems.append(Problem(f"{path}.nodes", f"flow '{flow.get('id')}' has no node "
+                                                     f"'{node_id}' to change"))
+        elif not isinstance(params, Mapping):
+            problems.append(Problem(f"{path}.nodes", f"the changes of node '{node_id}' "
+                                                     "must map parameter names to values"))
+        else:
+            nodes[node_id].setdefault("params", {}).update(copy.deepcopy(dict(params)))
+    if problems:
+        raise ValidationFailed(problems)
+    return flow
 
 
 def _strings(value: Any) -> Iterable[str]:

@@ -47,6 +47,9 @@ def sample_data(project: dict[str, Any]) -> dict[str, dict[str, Any]]:
                                                                "duration_s": 60},
         "alarms.unshelve": {"alarm": "P101.NONE"},
         "line.set_mode": {"mode": "automatic"}, "line.stop_ai_writes": {"confirm": True},
+        "backtest.run": {"flow": "temp_high", **window}, "backtest.cancel": {"run": "none"},
+        "shadow.start": {"flow": "temp_high"}, "shadow.compare": {"flow": "temp_high"},
+        "shadow.promote": {"flow": "temp_high"}, "shadow.stop": {"flow": "temp_high"},
         "models.list": {}, "sync.status": {},
     }
 

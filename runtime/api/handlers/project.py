@@ -22,10 +22,7 @@ async def project_get(ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
     store = ctx.runtime.store
     number = data.get("version")
     if number is None:
-        latest = await store.read(store.latest_version)
-        if latest is None:
-            raise ApiError(ErrorCode.NOT_FOUND, "nothing has been deployed yet")
-        number = latest.number
+        number = await latest_version(ctx)
     versions = {v.number: v for v in await store.read(store.versions)}
     if number not in versions:
         raise ApiError(ErrorCode.NOT_FOUND, f"there is no version {number}")
@@ -33,6 +30,25 @@ async def project_get(ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
     deployed = ctx.runtime.project
     return {**as_json(versions[number]), "document": document,
             "running": deployed is not None and deployed.hash == versions[number].hash}
+
+
+async def latest_version(ctx: Context) -> int:
+    """The number of the latest saved version (NOT_FOUND before the first deploy)."""
+    store = ctx.runtime.store
+    latest = await store.read(store.latest_version)
+    if latest is None:
+        raise ApiError(ErrorCode.NOT_FOUND, "nothing has been deployed yet")
+    return latest.number
+
+
+async def deployed_result(ctx: Context, result: DeployResult) -> dict[str, Any]:
+    """What a deploy answers: the new version, its hash, and which flows started, were
+    kept and stopped."""
+    store = ctx.runtime.store
+    latest = await store.read(store.latest_version)
+    return {"version": latest.number if latest else None, "hash": result.project_hash,
+            "started": list(result.started), "kept": list(result.kept),
+            "stopped": list(result.stopped)}
 
 
 async def project_validate(ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
@@ -49,14 +65,14 @@ async def project_deploy(ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
     result = await ctx.runtime.deploy(
         data["document"], ctx.principal.user, data.get("comment", ""),
         base_version=data.get("base_version"), role=ctx.principal.role)
-    return await _deployed(ctx, result)
+    return await deployed_result(ctx, result)
 
 
 async def project_rollback(ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
     """Deploy an earlier version again."""
     result = await ctx.runtime.rollback(data["version"], ctx.principal.user,
                                         ctx.principal.role)
-    return await _deployed(ctx, result)
+    return await deployed_result(ctx, result)
 
 
 async def project_versions(ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
@@ -77,11 +93,3 @@ async def project_diff(ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
     old = await store.read(store.version, data["from"])
     new = await store.read(store.version, data["to"])
     return {"changes": [c.to_dict() for c in diff_projects(old, new)]}
-
-
-async def _deployed(ctx: Context, result: DeployResult) -> dict[str, Any]:
-    store = ctx.runtime.store
-    latest = await store.read(store.latest_version)
-    return {"version": latest.number if latest else None, "hash": result.project_hash,
-            "started": list(result.started), "kept": list(result.kept),
-            "stopped": list(result.stopped)}

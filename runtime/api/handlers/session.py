@@ -14,7 +14,7 @@ from runtime.api.users import AccountLocked, LoginRefused
 from runtime.contracts.api import ApiError, ErrorCode
 
 LOCAL_USER = "local"
-TOPIC_PATTERNS = ("tags/*", "alarms", "connections", "line", "sync", "runtime")
+TOPIC_PATTERNS = ("tags/*", "alarms", "connections", "line", "sync", "runtime", "backtests/*")
 """What can be subscribed to (a pattern must match at least one topic of these forms)."""
 
 
