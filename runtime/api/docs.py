@@ -87,6 +87,9 @@ TOPICS = {
     "line": "`{mode}`; retained",
     "runtime": "the runtime's status without store and sync, every second; retained",
     "sync": "the sync status (as `sync.status`), every second; retained",
+    "flows/<id>/debug": "`{flow, outputs: {node:port: {ts, value, quality}}}`: the last value "
+                        "on each node output of a running flow, at most 4 times a second "
+                        "while someone subscribes; retained",
     "backtests/<id>": "a backtest's `{run, state, fraction}` while it runs (the id is its "
                       "run; state `running`, then `done`, `failed` or `cancelled`)",
 }

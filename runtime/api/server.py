@@ -29,6 +29,8 @@ from websockets.exceptions import ConnectionClosed
 
 from runtime.ai.errors import ModelError
 from runtime.api.config import ApiConfig
+from runtime.api.debug import INTERVAL_S as DEBUG_EVERY_S
+from runtime.api.debug import FlowDebug, debug_topic
 from runtime.api.handlers import as_json
 from runtime.api.operation import Context, Operation
 from runtime.api.operations import BY_NAME
@@ -76,6 +78,7 @@ class ApiServer:
         self.users = users or Users(runtime.store)
         self.hub = TopicHub()
         self.backtests = Backtests(limit=config.max_backtests)
+        self.debug = FlowDebug(runtime.engine, runtime.registry)
         self.token: LocalToken | None = None
         self.url = ""
         self.fingerprint = ""
@@ -158,7 +161,7 @@ class ApiServer:
 
     async def _topics(self) -> None:
         """Held-back tag values, and the state topics when they changed (or every second)."""
-        next_status = 0.0
+        next_status = next_debug = 0.0
         while True:
             self.hub.flush_due()
             if self._connections_dirty:
@@ -176,7 +179,17 @@ class ApiServer:
                                              if k not in ("store", "sync")}, retain=True)
                 self.hub.publish("sync", status["sync"] or {"broker_state": "disabled"},
                                  retain=True)
+            if now >= next_debug:
+                next_debug = now + DEBUG_EVERY_S
+                self._publish_debug()
             await asyncio.sleep(TICK_S)
+
+    def _publish_debug(self) -> None:
+        """The outputs of the flows someone debugs, when they changed."""
+        self.debug.watch(f for f in self.runtime.engine.flows
+                         if self.hub.wanted(debug_topic(f)))
+        for flow_id, outputs in self.debug.changes().items():
+            self.hub.publish(debug_topic(flow_id), outputs, retain=True)
 
     async def _publish_alarms(self) -> None:
         store = self.runtime.store

@@ -108,6 +108,10 @@ class TopicHub:
             self._tag_routes.clear()
             self._pending.discard(id(subscriber))
 
+    def wanted(self, topic: str) -> bool:
+        """Whether anybody subscribes to a topic."""
+        return any(sub.matches(topic) for sub in self._subs.values())
+
     def patterns(self, subscriber: Subscriber) -> list[str]:
         """A subscriber's patterns."""
         sub = self._subs.get(id(subscriber))

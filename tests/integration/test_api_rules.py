@@ -185,3 +185,38 @@ async def test_a_shadow_starts_compares_and_is_promoted_as_versions_audited_with
                        ("shadow.start", user_of("engineer"), "ok"),
                        ("shadow.stop", user_of("engineer"), "ok"),
                        ("shadow.stop", user_of("engineer"), "refused")]
+
+
+async def test_live_debug_shows_each_node_output_at_most_four_times_a_second(
+        api_runtime: RuntimeProcess):
+    client = await api_runtime.client("viewer")
+    debug = await client.subscribe("flows/temp_high/debug")
+    first = await debug.next(timeout=10)
+    assert first.topic == "flows/temp_high/debug" and first.data["flow"] == "temp_high"
+    outputs = first.data["outputs"]
+    assert set(outputs) >= {"src:out", "hyst:out"}
+    assert isinstance(outputs["src:out"]["value"], float)
+    assert outputs["hyst:out"]["value"] is False and outputs["src:out"]["quality"] == 0
+    started = time.monotonic()
+    count = 0
+    while time.monotonic() - started < 3:
+        await debug.next(timeout=5)
+        count += 1
+    assert 2 <= count <= 3 * 4 + 1
+    # a redeployed flow is watched again by itself
+    engineer = await api_runtime.client("engineer")
+    doc = (await engineer.project())["document"]
+    doc["flows"][0]["nodes"][1]["params"].update(on_above=-50, off_below=-60)
+    await engineer.deploy(doc, base_version=1)
+
+    async def hysteresis_on() -> bool:
+        update = await debug.next(timeout=5)
+        return update.data["outputs"].get("hyst:out", {}).get("value") is True
+    await until(hysteresis_on, 20, "the redeployed flow's output")
+    # a late subscriber is current at once (retained); another flow is watched from the
+    # moment somebody subscribes to it
+    late = await api_runtime.client("viewer")
+    retained = await late.subscribe("flows/temp_high/debug")
+    assert (await retained.next(timeout=1)).data["flow"] == "temp_high"
+    other = await late.subscribe("flows/vib_rms/debug")
+    assert (await other.next(timeout=5)).data["flow"] == "vib_rms"

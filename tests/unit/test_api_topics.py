@@ -46,6 +46,15 @@ def test_retained_topics_reach_a_new_subscriber_at_once_and_patterns_match():
     assert hub.unsubscribe(late, "tags/P101.*") and not hub.unsubscribe(late, "tags/P101.*")
 
 
+def test_a_topic_is_wanted_while_a_pattern_matches_it():
+    hub, client = TopicHub(), Collector()
+    assert not hub.wanted("flows/f1/debug")
+    hub.subscribe(client, "flows/*/debug")
+    assert hub.wanted("flows/f1/debug") and not hub.wanted("flows/f1/other")
+    hub.unsubscribe(client, "flows/*/debug")
+    assert not hub.wanted("flows/f1/debug")
+
+
 def test_a_tag_is_throttled_leading_edge_latest_after_the_interval_quality_at_once():
     clock = Clock()
     hub, sub = TopicHub(clock), Collector()

@@ -14,7 +14,8 @@ from runtime.api.users import AccountLocked, LoginRefused
 from runtime.contracts.api import ApiError, ErrorCode
 
 LOCAL_USER = "local"
-TOPIC_PATTERNS = ("tags/*", "alarms", "connections", "line", "sync", "runtime", "backtests/*")
+TOPIC_PATTERNS = ("tags/*", "alarms", "connections", "line", "sync", "runtime", "backtests/*",
+                  "flows/*/debug")
 """What can be subscribed to (a pattern must match at least one topic of these forms)."""
 
 
