@@ -36,7 +36,8 @@ from runtime.api.server import ApiServer
 from runtime.api.users import ROLES, Users, check_name, check_password_rules
 from runtime.config import DEFAULT_PATH, ConfigError, RuntimeConfig, load_config
 from runtime.contracts import LinesideError, ValidationFailed
-from runtime.contracts.models import ModelInfo
+from runtime.contracts.models import ModelInfo, models_in_use
+from runtime.contracts.project import Project
 from runtime.contracts.validation import validate_project
 from runtime.demo import DEMO_FAULT, SimProcess, demo_config, demo_project, point_at_sim
 from runtime.logs import setup_logging
@@ -301,14 +302,13 @@ def _local_time(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
 
 
-def _models_in_use(store: Store) -> set[str]:
-    """The models the last deployed project references."""
+def _models_in_use(store: Store) -> dict[str, list[str]]:
+    """The models the last deployed project references, with the flows and nodes that do."""
     latest = store.latest_version()
     if latest is None:
-        return set()
-    doc = store.version(latest.number)
-    return {node.get("params", {}).get("model") for flow in doc.get("flows", [])
-            for node in flow.get("nodes", []) if node.get("type") == "ai.onnx"} - {None}
+        return {}
+    project = Project.from_dict(store.version(latest.number))
+    return models_in_use(project, NodeRegistry.with_builtins().catalogue())
 
 
 def _validate(args: argparse.Namespace) -> int:
