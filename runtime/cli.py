@@ -381,7 +381,8 @@ async def _run(args: argparse.Namespace, doc: dict[str, Any] | None,
             forwarder = Forwarder(store, config.broker, config.node_id, supervisor=supervisor)
         sessions = ModelSessions()
         stack.callback(sessions.close)
-        await _load_models(store, config.data_dir / "models", sessions)
+        models = ModelRegistry(store, config.data_dir / "models")
+        await _load_models(models, sessions)
         runtime = Runtime(NodeRegistry.with_builtins(), store, forwarder, models=sessions,
                           supervisor=supervisor, node_id=config.node_id)
         stack.push_async_callback(runtime.stop)
@@ -393,7 +394,7 @@ async def _run(args: argparse.Namespace, doc: dict[str, Any] | None,
             raise CliError(f"no project: give --project FILE (nothing was deployed before "
                            f"in {config.data_dir})")
         if config.api.enabled:
-            api = ApiServer(runtime, config.api, config.data_dir)
+            api = ApiServer(runtime, config.api, config.data_dir, models=models)
             try:
                 await api.start()
             except OSError as exc:
@@ -423,10 +424,9 @@ async def _run(args: argparse.Namespace, doc: dict[str, Any] | None,
     return 0
 
 
-async def _load_models(store: Store, models_dir: Path, sessions: ModelSessions) -> None:
+async def _load_models(registry: ModelRegistry, sessions: ModelSessions) -> None:
     """Register the shipped models and load every registered one; a model that no longer
     loads is logged and left out (a project using it is then refused at deploy)."""
-    registry = ModelRegistry(store, models_dir)
     await asyncio.to_thread(registry.add_builtins)
     failures = await asyncio.to_thread(registry.load_all, sessions)
     for key, error in failures.items():
