@@ -36,7 +36,8 @@ from runtime.api.server import ApiServer
 from runtime.api.users import ROLES, Users, check_name, check_password_rules
 from runtime.config import DEFAULT_PATH, ConfigError, RuntimeConfig, load_config
 from runtime.contracts import LinesideError, ValidationFailed
-from runtime.contracts.models import ModelInfo
+from runtime.contracts.models import ModelInfo, models_in_use
+from runtime.contracts.project import Project
 from runtime.contracts.validation import validate_project
 from runtime.demo import DEMO_FAULT, SimProcess, demo_config, demo_project, point_at_sim
 from runtime.logs import setup_logging
@@ -301,14 +302,13 @@ def _local_time(ts: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
 
 
-def _models_in_use(store: Store) -> set[str]:
-    """The models the last deployed project references."""
+def _models_in_use(store: Store) -> dict[str, list[str]]:
+    """The models the last deployed project references, with the flows and nodes that do."""
     latest = store.latest_version()
     if latest is None:
-        return set()
-    doc = store.version(latest.number)
-    return {node.get("params", {}).get("model") for flow in doc.get("flows", [])
-            for node in flow.get("nodes", []) if node.get("type") == "ai.onnx"} - {None}
+        return {}
+    project = Project.from_dict(store.version(latest.number))
+    return models_in_use(project, NodeRegistry.with_builtins().catalogue())
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -381,7 +381,8 @@ async def _run(args: argparse.Namespace, doc: dict[str, Any] | None,
             forwarder = Forwarder(store, config.broker, config.node_id, supervisor=supervisor)
         sessions = ModelSessions()
         stack.callback(sessions.close)
-        await _load_models(store, config.data_dir / "models", sessions)
+        models = ModelRegistry(store, config.data_dir / "models")
+        await _load_models(models, sessions)
         runtime = Runtime(NodeRegistry.with_builtins(), store, forwarder, models=sessions,
                           supervisor=supervisor, node_id=config.node_id)
         stack.push_async_callback(runtime.stop)
@@ -393,7 +394,7 @@ async def _run(args: argparse.Namespace, doc: dict[str, Any] | None,
             raise CliError(f"no project: give --project FILE (nothing was deployed before "
                            f"in {config.data_dir})")
         if config.api.enabled:
-            api = ApiServer(runtime, config.api, config.data_dir)
+            api = ApiServer(runtime, config.api, config.data_dir, models=models)
             try:
                 await api.start()
             except OSError as exc:
@@ -423,10 +424,9 @@ async def _run(args: argparse.Namespace, doc: dict[str, Any] | None,
     return 0
 
 
-async def _load_models(store: Store, models_dir: Path, sessions: ModelSessions) -> None:
+async def _load_models(registry: ModelRegistry, sessions: ModelSessions) -> None:
     """Register the shipped models and load every registered one; a model that no longer
     loads is logged and left out (a project using it is then refused at deploy)."""
-    registry = ModelRegistry(store, models_dir)
     await asyncio.to_thread(registry.add_builtins)
     failures = await asyncio.to_thread(registry.load_all, sessions)
     for key, error in failures.items():

@@ -241,11 +241,18 @@ def load_model_file(onnx_path: str | Path,
         raise InvalidModel(str(path), f"file cannot be read ({exc.strerror})") from None
     if sidecar is None or isinstance(sidecar, str | Path):
         sidecar_path = sidecar_of(path) if sidecar is None else Path(sidecar)
-        meta, meta_subject = read_sidecar(sidecar_path), str(sidecar_path)
-    else:
-        meta, meta_subject = dict(sidecar), f"metadata for {path.name}"
-    digest = sha256(data)
-    info = info_from_metadata(meta, digest, meta_subject)
+        return check_model(path, data, read_sidecar(sidecar_path), str(sidecar_path))
+    return check_model(path, data, sidecar)
+
+
+def check_model(path: str | Path, data: bytes, meta: Mapping[str, Any],
+                meta_subject: str | None = None) -> ModelFile:
+    """Check model bytes (from `path`, or uploaded under that name) with their metadata:
+    the metadata's fields, then onnxruntime loads the model and its interface is the one the
+    metadata describes; InvalidModel or ModelMismatch says what is wrong."""
+    path = Path(path)
+    meta = dict(meta)
+    info = info_from_metadata(meta, sha256(data), meta_subject or f"metadata for {path.name}")
     session = open_session(data, f"{path} (model {info.key})")
     try:
         check_interface(info, session)

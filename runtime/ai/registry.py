@@ -16,13 +16,14 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 from typing import Any
 
 from runtime.ai.errors import ModelConflict, ModelError, ModelInUse, UnknownModel
 from runtime.ai.model_file import (
     ModelFile,
+    check_model,
     info_from_dict,
     info_from_metadata,
     info_to_dict,
@@ -85,10 +86,21 @@ class ModelRegistry:
             user: str = "", role: str = "") -> ModelInfo:
         """Check a model file with its metadata (a sidecar path, a mapping, or NAME.json
         beside it) and register it; refusals raise ModelError and are audited."""
+        return self._add(Path(onnx_path).name, lambda: load_model_file(onnx_path, sidecar),
+                         user, role)
+
+    def add_bytes(self, name: str, data: bytes, sidecar: Mapping[str, Any], user: str = "",
+                  role: str = "") -> ModelInfo:
+        """Check an uploaded model file (its bytes, under its file name) with its metadata
+        and register it, exactly as `add` does a file on disk."""
+        return self._add(name, lambda: check_model(name, data, sidecar), user, role)
+
+    def _add(self, name: str, check: Callable[[], ModelFile], user: str,
+             role: str) -> ModelInfo:
         try:
-            model = load_model_file(onnx_path, sidecar)
+            model = check()
         except ModelError as exc:
-            self._refused(ADD, Path(onnx_path).name, exc, user, role)
+            self._refused(ADD, name, exc, user, role)
             raise
         return self._register(model, user, role)
 
@@ -120,10 +132,14 @@ class ModelRegistry:
     def remove(self, key: str, in_use: Collection[str] = frozenset(), user: str = "",
                role: str = "") -> ModelInfo:
         """Unregister a model and delete its file, unless `in_use` (the keys the deployed
-        project references) holds it. Unload it from the sessions yourself."""
+        project references; a mapping may say where, see `models_in_use`) holds it. Unload
+        it from the sessions yourself."""
         if key in in_use:
-            exc = ModelInUse(f"model {key}", "is used by the deployed project; remove it from "
-                                             "the flows and deploy before removing the model")
+            where = in_use.get(key, ()) if isinstance(in_use, Mapping) else ()
+            used = f" ({'; '.join(where)})" if where else ""
+            exc = ModelInUse(f"model {key}", f"is used by the deployed project{used}; remove "
+                                             "it from the flows and deploy before removing "
+                                             "the model")
             self._refused(REMOVE, key, exc, user, role)
             raise exc
         try:

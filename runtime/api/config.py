@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from runtime.contracts.errors import LinesideError
 
 LOOPBACK = "127.0.0.1"
+SIDECAR_ALLOWANCE = 1024 * 1024
+"""Room a models.add frame keeps for the sidecar and the envelope beside the model."""
 
 
 class ApiConfigError(LinesideError, ValueError):
@@ -31,7 +33,13 @@ class ApiConfig:
     remote: bool = False
     tls_cert: str | None = None
     tls_key: str | None = None
-    max_frame_bytes: int = 1_048_576
+    max_frame_bytes: int = 24 * 1024 * 1024
+    """The largest frame a client may send; bigger ones close the connection. It is this
+    large so that models.add can carry a model of max_model_bytes (base64: 4/3 of it) with
+    its sidecar in one request."""
+    max_model_bytes: int = 16 * 1024 * 1024
+    """The largest model file models.add accepts (less when max_frame_bytes cannot carry it:
+    see `model_upload_limit`)."""
     requests_per_s: float = 50.0
     request_burst: int = 100
     max_refused: int = 200
@@ -58,13 +66,20 @@ class ApiConfig:
         if (self.tls_cert is None) != (self.tls_key is None):
             problems.append("tls_cert and tls_key: give both, or neither (a self-signed "
                             "certificate is then made at first start)")
-        for name in ("max_frame_bytes", "requests_per_s", "request_burst", "max_refused",
-                     "max_events", "login_timeout_s", "session_idle_s", "handshake_timeout_s",
-                     "max_concurrent_requests", "max_backtests"):
+        for name in ("max_frame_bytes", "max_model_bytes", "requests_per_s", "request_burst",
+                     "max_refused", "max_events", "login_timeout_s", "session_idle_s",
+                     "handshake_timeout_s", "max_concurrent_requests", "max_backtests"):
             if not getattr(self, name) > 0:
                 problems.append(f"{name}: must be more than 0, found {getattr(self, name)!r}")
         if problems:
             raise ApiConfigError("; ".join(problems))
+
+    @property
+    def model_upload_limit(self) -> int:
+        """The largest model file models.add accepts: max_model_bytes, or less when its
+        base64 text and a sidecar (up to SIDECAR_ALLOWANCE) would not fit in a frame."""
+        fits = max(0, self.max_frame_bytes - SIDECAR_ALLOWANCE) // 4 * 3
+        return min(self.max_model_bytes, fits)
 
     @property
     def tls(self) -> bool:

@@ -47,11 +47,13 @@ Logins, failed ones too, and every change a person makes are audited with the us
 
 ## Limits
 
-Frames above `max_frame_bytes` close the connection; more than `requests_per_s` requests a
-second (with a burst) get `rate_limited`, and a connection that keeps going is closed. At most
-`max_concurrent_requests` requests of a connection are handled at once. Events wait in a
-bounded queue per connection: a client that reads too slowly loses its oldest events and is
-told how many by the event `dropped` (`{{count, total}}`); nobody else waits for it.
+Frames above `max_frame_bytes` (24 MiB) close the connection: room for a model upload
+(`models.add`) of up to `max_model_bytes` (16 MiB) in base64 with its sidecar. More than
+`requests_per_s` requests a second (with a burst) get `rate_limited`, and a connection that
+keeps going is closed. At most `max_concurrent_requests` requests of a connection are handled
+at once. Events wait in a bounded queue per connection: a client that reads too slowly loses
+its oldest events and is told how many by the event `dropped` (`{{count, total}}`); nobody
+else waits for it.
 
 ## Errors
 
@@ -66,12 +68,14 @@ ERRORS = {
     ErrorCode.UNAUTHENTICATED: "not logged in, login refused, or the session expired",
     ErrorCode.FORBIDDEN: "the role may not do this",
     ErrorCode.NOT_FOUND: "no such tag, version, alarm, connection or topic",
-    ErrorCode.INVALID: "a project with problems (details: each with its JSON path); nothing "
-                       "changed",
+    ErrorCode.INVALID: "a project, connection or model with problems (details: each with "
+                       "its JSON path, when it has one); nothing changed",
     ErrorCode.REFUSED: "the runtime would not or could not do it (a write outside the "
                        "envelope, a PLC that refused, a store that cannot save)",
-    ErrorCode.CONFLICT: "deployed from a stale base: the message names the newer version",
-    ErrorCode.TOO_LARGE: "too much asked at once",
+    ErrorCode.CONFLICT: "deployed from a stale base (the message names the newer version); "
+                        "a model version registered with another file, or a model the "
+                        "deployed project uses",
+    ErrorCode.TOO_LARGE: "too much asked at once, or a model larger than `max_model_bytes`",
     ErrorCode.RATE_LIMITED: "too many requests; slow down",
     ErrorCode.CANCELLED: "cancelled on request before it finished (a backtest)",
     ErrorCode.INTERNAL: "a fault in the runtime, logged there",

@@ -14,6 +14,8 @@ from runtime.api.session import Principal, Session
 from runtime.api.topics import TopicHub
 
 if TYPE_CHECKING:
+    from runtime.ai.registry import ModelRegistry
+    from runtime.api.config import ApiConfig
     from runtime.api.token import LocalToken
     from runtime.api.users import Users
     from runtime.backtests import Backtests
@@ -29,7 +31,8 @@ class ServerHooks(Protocol):
 
 @dataclass
 class Context:
-    """A request's world: the runtime, the caller's session, the topics and the accounts."""
+    """A request's world: the runtime, the caller's session, the topics, the accounts, the
+    model registry and the API's settings."""
 
     runtime: Runtime
     session: Session
@@ -38,6 +41,8 @@ class Context:
     token: LocalToken | None
     hooks: ServerHooks
     backtests: Backtests
+    models: ModelRegistry
+    config: ApiConfig
 
     @property
     def principal(self) -> Principal:

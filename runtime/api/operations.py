@@ -4,7 +4,18 @@ against this table; docs/api.md is generated from it (`make docs`)."""
 
 from __future__ import annotations
 
-from runtime.api.handlers import alarms, history, line, plant, project, rules, session, system
+from runtime.api.handlers import (
+    alarms,
+    connections,
+    history,
+    line,
+    models,
+    plant,
+    project,
+    rules,
+    session,
+    system,
+)
 from runtime.api.operation import (
     NOTHING,
     Operation,
@@ -21,6 +32,8 @@ _NOTE = text(1000)
 _DOCUMENT = {"type": "object"}
 """A project document (checked by project validation, not by the request schema)."""
 _WINDOW = {"start": number(), "end": number()}
+_CONNECTION = {"type": "object"}
+"""A connection object of the project document (checked by project validation)."""
 _LIMIT = integer(minimum=1, maximum=10_000)
 _VERSION = integer(minimum=1)
 _ID = text(64, pattern=r"^[A-Za-z0-9_.\-]+$")
@@ -94,6 +107,18 @@ OPERATIONS: tuple[Operation, ...] = (
                                             node=text(500)),
               "{connection, kind, nodes: [{node_id, browse_name, display_name, node_class, "
               "data_type, tag_type}]}", plant.tags_browse),
+    Operation("connections.test", "engineer",
+              "Try a connection object's settings without deploying: connect within "
+              "`timeout_s` (default 5, at most 30), read who the server is and time one "
+              "request; for Modbus with a `unit_id`, read holding register 0 (a device "
+              "exception is reported, and counts as reachable). Unreachable is `ok: false` "
+              "with the error in words; a malformed object is `invalid` with each path.",
+              obj(("connection",), connection=_CONNECTION,
+                  timeout_s=number(exclusiveMinimum=0, maximum=connections.MAX_TIMEOUT_S)),
+              "{ok, kind, endpoint, server: {product_name, manufacturer_name, "
+              "software_version, application_name, application_uri, ... | unit_id, read, "
+              "value}, certificate_fingerprint, security: {policy, mode}, latency_ms, error}",
+              connections.connections_test),
     # -- history -------------------------------------------------------------------------
     Operation("history.query", "viewer",
               "Tags over [start, end) for a plot: min, max and last of each of `width` "
@@ -163,7 +188,22 @@ OPERATIONS: tuple[Operation, ...] = (
               obj(("flow",), flow=_ID, comment=text(500)), _DEPLOYED, rules.shadow_stop),
     # -- models and sync -----------------------------------------------------------------
     Operation("models.list", "viewer", "The registered models and which are open.",
-              NOTHING, "{models: [ModelInfo + key, open]}", system.models_list),
+              NOTHING, "{models: [ModelInfo + key, open]}", models.models_list),
+    Operation("models.add", "engineer",
+              "Upload a model (the .onnx file in base64, up to `max_model_bytes`, 16 MiB by "
+              "default) with its sidecar metadata; checked as `lineside-runtime models add` "
+              "checks a file, registered, audited, and usable by a deploy at once. The "
+              "same file again changes nothing; another file under a registered id@version "
+              "is a conflict.",
+              obj(("file_name", "onnx_base64", "sidecar"), file_name=text(255),
+                  onnx_base64={"type": "string", "minLength": 1},
+                  sidecar={"type": "object"}),
+              "ModelInfo + key", models.models_add),
+    Operation("models.remove", "engineer",
+              "Unregister a model and delete its file, audited; a conflict while the "
+              "deployed project uses it (the message names the flows and nodes).",
+              obj(("model",), model=text(80, pattern=r"^[^@]+@[0-9]+$")),
+              "ModelInfo + key", models.models_remove),
     Operation("sync.status", "viewer",
               "Outbox depth, oldest record, drain rate, last acknowledgement, drops, broker.",
               NOTHING, "SyncStatus", system.sync_status),

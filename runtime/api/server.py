@@ -28,6 +28,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from runtime.ai.errors import ModelError
+from runtime.ai.registry import ModelRegistry
 from runtime.api.config import ApiConfig
 from runtime.api.debug import INTERVAL_S as DEBUG_EVERY_S
 from runtime.api.debug import FlowDebug, debug_topic
@@ -71,11 +72,13 @@ class ApiServer:
     """Serves the control API for one runtime; `start()`, `stop()`, `url`."""
 
     def __init__(self, runtime: Runtime, config: ApiConfig, data_dir: Path,
-                 users: Users | None = None, supervisor: Supervisor | None = None) -> None:
+                 users: Users | None = None, supervisor: Supervisor | None = None,
+                 models: ModelRegistry | None = None) -> None:
         self.runtime = runtime
         self.config = config
         self.data_dir = data_dir
         self.users = users or Users(runtime.store)
+        self.models = models or ModelRegistry(runtime.store, data_dir / "models")
         self.hub = TopicHub()
         self.backtests = Backtests(limit=config.max_backtests)
         self.debug = FlowDebug(runtime.engine, runtime.registry)
@@ -275,7 +278,7 @@ class ApiServer:
                                                   "schema (see docs/api.md)", tuple(
                 Detail(e.message, _json_path(e.absolute_path)) for e in problems[:20]))
         context = Context(self.runtime, session, self.hub, self.users, self.token, self,
-                          self.backtests)
+                          self.backtests, self.models, self.config)
         return await op.handler(context, data)
 
 

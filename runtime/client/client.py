@@ -14,6 +14,7 @@ gets a server's fingerprint for asking a person once ("trust this runtime?").
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import fnmatch
 import itertools
@@ -23,6 +24,7 @@ import uuid
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -46,6 +48,10 @@ log = logging.getLogger(__name__)
 MAX_FRAME_BYTES = 64 * 1024 * 1024
 BACKTEST_TIMEOUT_S = 600.0
 """How long a backtest request may take by default (a week of history takes minutes)."""
+CONNECTION_TEST_S = 5.0
+"""The runtime's default timeout of connections.test."""
+MODEL_UPLOAD_S = 60.0
+"""How long an upload (sending, checking in onnxruntime, registering) may take."""
 
 
 class Disconnected(LinesideError):
@@ -504,6 +510,29 @@ class RuntimeClient:
     async def models(self) -> Any:
         """models.list"""
         return await self.request("models.list")
+
+    async def test_connection(self, connection: dict[str, Any],
+                              timeout_s: float | None = None) -> Any:
+        """connections.test (waits for the runtime's probe as long as it may take)."""
+        wait = (timeout_s or CONNECTION_TEST_S) + self.request_timeout_s
+        return await self.request("connections.test", _given(
+            connection=connection, timeout_s=timeout_s), timeout=wait)
+
+    async def add_model(self, model: str | Path | bytes, sidecar: dict[str, Any],
+                        file_name: str | None = None) -> Any:
+        """models.add: a model file (a path, or its bytes) with its sidecar metadata."""
+        if isinstance(model, bytes):
+            data, name = model, file_name or "upload.onnx"
+        else:
+            data = await asyncio.to_thread(Path(model).read_bytes)
+            name = file_name or Path(model).name
+        return await self.request("models.add", {
+            "file_name": name, "onnx_base64": base64.b64encode(data).decode("ascii"),
+            "sidecar": sidecar}, timeout=max(self.request_timeout_s, MODEL_UPLOAD_S))
+
+    async def remove_model(self, model: str) -> Any:
+        """models.remove ("id@version")"""
+        return await self.request("models.remove", {"model": model})
 
     async def sync_status(self) -> Any:
         """sync.status"""

@@ -4,7 +4,11 @@ its onnxruntime session live in runtime.ai."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+
+from runtime.contracts.nodespec import NodeSpec
+from runtime.contracts.project import Project
 
 FEATURE_STATS = ("last", "mean", "rms", "std", "min", "max")
 
@@ -31,3 +35,17 @@ class ModelInfo:
     def key(self) -> str:
         """How a project names this model: "id@version"."""
         return f"{self.id}@{self.version}"
+
+
+def models_in_use(project: Project, specs: Mapping[str, NodeSpec]) -> dict[str, list[str]]:
+    """Every model ("id@version") the project's nodes name in a model parameter, with where:
+    ["flow health, node model", ...] (disabled flows too: they come back when enabled)."""
+    used: dict[str, list[str]] = {}
+    for flow in project.flows:
+        for node in flow.nodes:
+            spec = specs.get(node.type)
+            for param in spec.params if spec is not None else ():
+                key = node.params.get(param.name)
+                if param.type == "model" and isinstance(key, str):
+                    used.setdefault(key, []).append(f"flow {flow.id}, node {node.id}")
+    return used

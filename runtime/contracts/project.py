@@ -172,7 +172,7 @@ class Project:
         return cls(
             name=doc.get("name", ""),
             schema=doc["schema"],
-            connections=tuple(_connection(c) for c in doc.get("connections", [])),
+            connections=tuple(connection_from_dict(c) for c in doc.get("connections", [])),
             tags=tuple(_tag(t) for t in doc.get("tags", [])),
             flows=tuple(_flow(f) for f in doc.get("flows", [])),
             source=json.loads(json.dumps(doc)),
@@ -209,7 +209,8 @@ def document_hash(doc: dict[str, Any]) -> str:
     return hashlib.sha256(canonical_json(doc).encode()).hexdigest()
 
 
-def _connection(c: dict[str, Any]) -> Connection:
+def connection_from_dict(c: dict[str, Any]) -> Connection:
+    """A connection object that passed validation, parsed (defaults filled in)."""
     if c["kind"] == "opcua":
         sec = c.get("security") or {}
         return OpcUaConnection(

@@ -20,7 +20,7 @@ from runtime.contracts.expression import compile_expression
 from runtime.contracts.modbus_address import parse_address
 from runtime.contracts.models import FEATURE_STATS, ModelInfo
 from runtime.contracts.nodespec import NodeSpec
-from runtime.contracts.project import CONNECTION_KINDS, Project
+from runtime.contracts.project import CONNECTION_KINDS, SCHEMA_ID, Project
 from runtime.contracts.project_schema import PROJECT_SCHEMA
 
 _SCHEMA_VALIDATOR = Draft202012Validator(PROJECT_SCHEMA)
@@ -70,6 +70,16 @@ def _shadow_problems(flows: list[dict[str, Any]]) -> list[Problem]:
             problems.append(Problem(path, f"no live flow '{original}' in the project to be "
                                           "the shadow of"))
     return problems
+
+
+def validate_connection(connection: Any) -> list[Problem]:
+    """Every problem of one connection object as a project document would hold it, with
+    paths under `$.connection` (the project's own checks, applied to a one-connection
+    document)."""
+    doc = {"schema": SCHEMA_ID, "connections": [connection], "tags": [], "flows": []}
+    inner = "$.connections[0]"
+    return [Problem("$.connection" + p.path[len(inner):], p.message)
+            for p in validate_project(doc, {}) if p.path.startswith(inner)]
 
 
 def _structure_problems(doc: dict[str, Any]) -> list[Problem]:

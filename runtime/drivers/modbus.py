@@ -13,7 +13,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pymodbus.client import AsyncModbusTcpClient
@@ -47,6 +47,21 @@ ILLEGAL_DATA_ADDRESS = 2
 
 class DeviceUnreachable(Exception):
     """The device (or the gateway in front of it) does not answer."""
+
+
+def new_client(conn: ModbusConnection,
+               trace_connect: Callable[[bool], None] | None = None) -> AsyncModbusTcpClient:
+    """A pymodbus client for a connection with its own retries and reconnects turned off
+    (the caller owns reconnecting); not yet connected."""
+    return AsyncModbusTcpClient(
+        conn.host,
+        port=conn.port,
+        name=conn.id,
+        timeout=conn.timeout_ms / 1000,
+        retries=0,
+        reconnect_delay=0,
+        trace_connect=trace_connect,
+    )
 
 
 class ModbusHub(SupervisedHub):
@@ -119,7 +134,7 @@ class ModbusHub(SupervisedHub):
             raise DriverError(f"write to {tag_id} failed: {describe(exc)}") from None
         if response.isError():
             raise DriverError(
-                f"write to {tag_id} refused by the device: {_exception_text(response)}"
+                f"write to {tag_id} refused by the device: {exception_text(response)}"
             )
         log.debug(
             "modbus.write connection=%s tag=%s address=%s", self.connection_id, tag_id, address
@@ -133,15 +148,7 @@ class ModbusHub(SupervisedHub):
             if not connected:
                 closed.set()
 
-        client = AsyncModbusTcpClient(
-            conn.host,
-            port=conn.port,
-            name=conn.id,
-            timeout=conn.timeout_ms / 1000,
-            retries=0,
-            reconnect_delay=0,
-            trace_connect=on_connect_change,
-        )
+        client = new_client(conn, on_connect_change)
         try:
             if not await client.connect():
                 raise ConnectionError(f"cannot connect to {self.target}")
@@ -178,7 +185,7 @@ class ModbusHub(SupervisedHub):
             if response.isError():
                 code = getattr(response, "exception_code", 0)
                 if code in GATEWAY_EXCEPTIONS:
-                    raise DeviceUnreachable(_exception_text(response))
+                    raise DeviceUnreachable(exception_text(response))
                 self._block_refused(block, response, blocks)
                 samples.extend(Sample(s.tag.id, ts, None, Quality.BAD) for s in block.slots)
                 continue
@@ -227,7 +234,7 @@ class ModbusHub(SupervisedHub):
             block.area,
             block.start,
             block.count,
-            _exception_text(response),
+            exception_text(response),
         )
         code = getattr(response, "exception_code", 0)
         if code == ILLEGAL_DATA_ADDRESS and block.has_gaps and blocks is self._blocks:
@@ -235,7 +242,8 @@ class ModbusHub(SupervisedHub):
             self._blocks[index : index + 1] = block.split()
 
 
-def _exception_text(response: Any) -> str:
+def exception_text(response: Any) -> str:
+    """A Modbus exception response in words: "exception 2 (illegal data address)"."""
     code = getattr(response, "exception_code", None)
     if code is None:
         return str(response)

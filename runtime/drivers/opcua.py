@@ -27,7 +27,7 @@ from cryptography import x509
 
 from runtime.contracts.errors import DriverError
 from runtime.contracts.messages import Quality, Sample
-from runtime.contracts.project import SECURITY_POLICIES, OpcUaConnection, Tag
+from runtime.contracts.project import SECURITY_POLICIES, OpcUaConnection, Security, Tag
 from runtime.drivers.base import (
     Clock,
     ConnectionLost,
@@ -161,6 +161,41 @@ def _application_uri(cert: x509.Certificate) -> str | None:
         return None
     uris = san.value.get_values_for_type(x509.UniformResourceIdentifier)
     return uris[0] if uris else None
+
+
+def new_client(conn: OpcUaConnection) -> Client:
+    """An asyncua client for a connection (timeouts, identity, user), not yet connected and
+    without security: `configure_security` adds that."""
+    client = Client(
+        conn.endpoint,
+        timeout=conn.timeout_s,
+        watchdog_intervall=max(10.0, 5 * conn.watchdog_s),
+    )
+    client.session_timeout = SESSION_TIMEOUT_MS
+    client.name = client.description = "Lineside runtime"
+    client.application_uri = APPLICATION_URI
+    if conn.username:
+        client.set_user(conn.username)
+        client.set_password(conn.password)
+    return client
+
+
+async def configure_security(client: Client, security: Security) -> None:
+    """Give a client the connection's security policy, mode and certificates (nothing for
+    policy None); the application URI is taken from the client certificate."""
+    if security.policy in ("", "None"):
+        return
+    policy = security_policy_class(security.policy)
+    mode = SECURITY_MODES.get(security.mode, ua.MessageSecurityMode.SignAndEncrypt)
+    cert = await uacrypto.load_certificate(security.certificate)
+    client.application_uri = _application_uri(cert) or APPLICATION_URI
+    await client.set_security(
+        policy,
+        certificate=security.certificate,
+        private_key=security.private_key,
+        server_certificate=security.server_certificate or None,
+        mode=mode,
+    )
 
 
 class OpcUaHub(SupervisedHub):
@@ -341,17 +376,7 @@ class OpcUaHub(SupervisedHub):
 
     async def _run_session(self) -> None:
         conn: OpcUaConnection = self._connection
-        client = Client(
-            conn.endpoint,
-            timeout=conn.timeout_s,
-            watchdog_intervall=max(10.0, 5 * conn.watchdog_s),
-        )
-        client.session_timeout = SESSION_TIMEOUT_MS
-        client.name = client.description = "Lineside runtime"
-        client.application_uri = APPLICATION_URI
-        if conn.username:
-            client.set_user(conn.username)
-            client.set_password(conn.password)
+        client = new_client(conn)
         lost = asyncio.Event()
         reason = ["connection lost"]
 
@@ -368,7 +393,7 @@ class OpcUaHub(SupervisedHub):
         graceful = False
         try:
             await self._close_orphan()
-            await self._configure_security(client)
+            await configure_security(client, conn.security)
             await asyncio.wait_for(client.connect(), 2 * conn.timeout_s)
             await self._resolve_nodes(client)
             subscription = await client.create_subscription(
@@ -438,22 +463,6 @@ class OpcUaHub(SupervisedHub):
             )
         else:
             log.info("opcua.orphan_closed connection=%s", self.connection_id)
-
-    async def _configure_security(self, client: Client) -> None:
-        security = self._connection.security
-        if security.policy in ("", "None"):
-            return
-        policy = security_policy_class(security.policy)
-        mode = SECURITY_MODES.get(security.mode, ua.MessageSecurityMode.SignAndEncrypt)
-        cert = await uacrypto.load_certificate(security.certificate)
-        client.application_uri = _application_uri(cert) or APPLICATION_URI
-        await client.set_security(
-            policy,
-            certificate=security.certificate,
-            private_key=security.private_key,
-            server_certificate=security.server_certificate or None,
-            mode=mode,
-        )
 
     def _subscription_parameters(self) -> ua.CreateSubscriptionParameters:
         interval = float(self._connection.publishing_interval_ms)
@@ -610,32 +619,34 @@ class OpcUaHub(SupervisedHub):
 
     async def _dispose(self, client: Client, graceful: bool) -> None:
         """Close the client and make sure none of its tasks outlive it."""
-        if graceful:
-            try:
-                await asyncio.wait_for(client.disconnect(), min(2.0, self._connection.timeout_s))
-            except Exception as exc:
-                log.debug(
-                    "opcua.disconnect_failed connection=%s error=%r",
-                    self.connection_id,
-                    describe(exc),
-                )
-        client.uaclient.request_disconnect()
+        await close_client(client, graceful, self._connection.timeout_s, self.connection_id)
+
+
+async def close_client(client: Client, graceful: bool, timeout_s: float, label: str) -> None:
+    """Close a client (disconnecting its session first when `graceful`) and make sure none
+    of its tasks outlive it."""
+    if graceful:
         try:
-            client.uaclient.disconnect_socket()
-        except Exception:
-            log.debug("opcua.close_socket_failed connection=%s", self.connection_id, exc_info=True)
-        tasks = [
-            getattr(client, "_supervisor_task", None),
-            getattr(client, "_stale_watchdog_task", None),
-            getattr(client, "_renew_channel_task", None),
-            getattr(client.uaclient.session, "_publish_task", None),
-        ]
-        for subscription in getattr(client, "_subscriptions", ()):
-            tasks.extend(getattr(subscription, "_dispatch_tasks", ()))
-        pending = [t for t in tasks if t is not None and not t.done()]
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+            await asyncio.wait_for(client.disconnect(), min(2.0, timeout_s))
+        except Exception as exc:
+            log.debug("opcua.disconnect_failed connection=%s error=%r", label, describe(exc))
+    client.uaclient.request_disconnect()
+    try:
+        client.uaclient.disconnect_socket()
+    except Exception:
+        log.debug("opcua.close_socket_failed connection=%s", label, exc_info=True)
+    tasks = [
+        getattr(client, "_supervisor_task", None),
+        getattr(client, "_stale_watchdog_task", None),
+        getattr(client, "_renew_channel_task", None),
+        getattr(client.uaclient.session, "_publish_task", None),
+    ]
+    for subscription in getattr(client, "_subscriptions", ()):
+        tasks.extend(getattr(subscription, "_dispatch_tasks", ()))
+    pending = [t for t in tasks if t is not None and not t.done()]
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)
 
 
 def _plain(node_id: ua.NodeId) -> ua.NodeId:

@@ -3,6 +3,7 @@ runtime process, allowed or refused exactly as docs/api.md says."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import time
@@ -18,6 +19,7 @@ from runtime.contracts.roles import ROLES, role_at_least
 from tests.fixtures.api import PASSWORD, RuntimeProcess, user_of
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+MODEL = Path(__file__).resolve().parents[2] / "resources" / "models" / "pump_health-1.onnx"
 
 
 def documented_roles() -> dict[str, str | None]:
@@ -50,7 +52,11 @@ def sample_data(project: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "backtest.run": {"flow": "temp_high", **window}, "backtest.cancel": {"run": "none"},
         "shadow.start": {"flow": "temp_high"}, "shadow.compare": {"flow": "temp_high"},
         "shadow.promote": {"flow": "temp_high"}, "shadow.stop": {"flow": "temp_high"},
-        "models.list": {}, "sync.status": {},
+        "connections.test": {"connection": project["connections"][1], "timeout_s": 2},
+        "models.list": {}, "models.add": {
+            "file_name": MODEL.name, "onnx_base64": base64.b64encode(MODEL.read_bytes()).decode(),
+            "sidecar": json.loads(MODEL.with_suffix(".json").read_text())},  # registered: a no-op
+        "models.remove": {"model": "absent@1"}, "sync.status": {},
     }
 
 
@@ -88,6 +94,9 @@ async def test_every_operation_allows_exactly_the_documented_roles(api_runtime: 
     assert outcomes[("tags.write", "operator")] == "ok"
     assert outcomes[("project.deploy", "engineer")] == "ok"
     assert outcomes[("alarms.ack", "operator")] == ErrorCode.NOT_FOUND
+    assert outcomes[("connections.test", "engineer")] == "ok"
+    assert outcomes[("models.add", "admin")] == "ok"
+    assert outcomes[("models.remove", "engineer")] == ErrorCode.NOT_FOUND
 
 
 async def _call(ws: Any, op: str, data: dict[str, Any]) -> dict[str, Any]:

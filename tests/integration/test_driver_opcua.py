@@ -17,6 +17,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from runtime.contracts.api import fingerprint
 from runtime.contracts.errors import DriverError
 from runtime.contracts.messages import Quality
 from runtime.contracts.project import (
@@ -28,6 +29,7 @@ from runtime.contracts.project import (
 )
 from runtime.drivers import make_hub
 from runtime.drivers.opcua import OpcUaHub
+from runtime.drivers.probe import probe
 from tests.integration.test_driver_support import Recorder, running_hub
 
 NS = "nsu=urn:lineside:sim;s="
@@ -426,5 +428,43 @@ async def test_every_security_policy_a_project_may_name_connects(tmp_path, polic
         async with running_hub(conn, tags, rec):
             await rec.wait_for(lambda: rec.all_have(["level"], Quality.GOOD), 5, "the value")
             assert rec.latest()["level"].value == 4.5
+    finally:
+        await server.stop()
+
+
+async def test_a_probe_of_a_secured_server_reports_its_certificate_and_security(tmp_path):
+    server_cert, server_key = _certificate(
+        tmp_path, "server", "urn:lineside:test:server", ExtendedKeyUsageOID.SERVER_AUTH
+    )
+    client_cert, client_key = _certificate(
+        tmp_path, "client", "urn:lineside:test:client", ExtendedKeyUsageOID.CLIENT_AUTH
+    )
+    server = Server(user_manager=_Users())
+    server.disable_clock()
+    await server.init()
+    await server.set_application_uri("urn:lineside:test:server")
+    server.set_server_name("Secured test server")
+    server.set_endpoint("opc.tcp://127.0.0.1:0/secure")
+    server.set_security_policy([ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt])
+    server.set_identity_tokens([ua.UserNameIdentityToken])
+    await server.load_certificate(str(server_cert))
+    await server.load_private_key(str(server_key))
+    await server.start()
+    try:
+        url = f"opc.tcp://127.0.0.1:{server.bserver.port}/secure"
+        security = Security(policy="Basic256Sha256", mode="SignAndEncrypt",
+                            certificate=str(client_cert), private_key=str(client_key),
+                            server_certificate=str(server_cert))
+        found = await probe(plc(url, security=security, username="operator",
+                                password="s3cret"), 5.0)
+        assert found.ok is True and found.error is None
+        assert found.security == {"policy": "Basic256Sha256", "mode": "SignAndEncrypt"}
+        assert found.certificate_fingerprint == fingerprint(server_cert.read_bytes())
+        assert found.server["application_name"] == "Secured test server"
+        assert found.server["application_uri"] == "urn:lineside:test:server"
+
+        wrong = await probe(plc(url, security=security, username="operator",
+                                password="wrong"), 5.0)
+        assert wrong.ok is False and "BadUserAccessDenied" in (wrong.error or "")
     finally:
         await server.stop()

@@ -1,5 +1,5 @@
-"""The API's operations, one module per area (session, project, plant, history, alarms,
-line, system); runtime.api.operations lists them in one table."""
+"""The API's operations, one module per area (session, project, plant, connections,
+history, alarms, line, models, system); runtime.api.operations lists them in one table."""
 
 from __future__ import annotations
 

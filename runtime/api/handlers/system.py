@@ -1,23 +1,11 @@
-"""System operations: the models a project may use, and the state of the sync."""
+"""System operations: the state of the sync."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from runtime.ai.model_file import info_to_dict
 from runtime.api.handlers import as_json
 from runtime.api.operation import Context
-
-
-async def models_list(ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
-    """The registered models: id@version, features in order, units, outputs; which are open."""
-    inference = ctx.runtime.engine.inference
-    if inference is None:
-        return {"models": []}
-    catalogue = inference.catalogue()
-    opened = set(getattr(inference, "opened", lambda: [])())
-    return {"models": [{"key": key, **info_to_dict(info), "open": key in opened}
-                       for key, info in sorted(catalogue.items())]}
 
 
 async def sync_status(ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
