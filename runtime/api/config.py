@@ -34,9 +34,11 @@ class ApiConfig:
     tls_cert: str | None = None
     tls_key: str | None = None
     max_frame_bytes: int = 24 * 1024 * 1024
-    """The largest frame a client may send; bigger ones close the connection. It is this
-    large so that models.add can carry a model of max_model_bytes (base64: 4/3 of it) with
-    its sidecar in one request."""
+    """The largest frame an engineer's or admin's connection may send; bigger ones close the
+    connection. It is this large so that models.add can carry a model of max_model_bytes
+    (base64: 4/3 of it) with its sidecar in one request."""
+    small_frame_bytes: int = 1024 * 1024
+    """The largest frame of any other connection (not logged in, viewer, operator)."""
     max_model_bytes: int = 16 * 1024 * 1024
     """The largest model file models.add accepts (less when max_frame_bytes cannot carry it:
     see `model_upload_limit`)."""
@@ -66,9 +68,10 @@ class ApiConfig:
         if (self.tls_cert is None) != (self.tls_key is None):
             problems.append("tls_cert and tls_key: give both, or neither (a self-signed "
                             "certificate is then made at first start)")
-        for name in ("max_frame_bytes", "max_model_bytes", "requests_per_s", "request_burst",
-                     "max_refused", "max_events", "login_timeout_s", "session_idle_s",
-                     "handshake_timeout_s", "max_concurrent_requests", "max_backtests"):
+        for name in ("max_frame_bytes", "small_frame_bytes", "max_model_bytes",
+                     "requests_per_s", "request_burst", "max_refused", "max_events",
+                     "login_timeout_s", "session_idle_s", "handshake_timeout_s",
+                     "max_concurrent_requests", "max_backtests"):
             if not getattr(self, name) > 0:
                 problems.append(f"{name}: must be more than 0, found {getattr(self, name)!r}")
         if problems:

@@ -47,8 +47,10 @@ Logins, failed ones too, and every change a person makes are audited with the us
 
 ## Limits
 
-Frames above `max_frame_bytes` (24 MiB) close the connection: room for a model upload
-(`models.add`) of up to `max_model_bytes` (16 MiB) in base64 with its sidecar. More than
+Frames above `small_frame_bytes` (1 MiB) close the connection, unless an engineer or an
+administrator is logged in on it: then the limit is `max_frame_bytes` (24 MiB), room for a
+model upload (`models.add`) of up to `max_model_bytes` (16 MiB) in base64 with its sidecar.
+More than
 `requests_per_s` requests a second (with a burst) get `rate_limited`, and a connection that
 keeps going is closed. At most `max_concurrent_requests` requests of a connection are handled
 at once. Events wait in a bounded queue per connection: a client that reads too slowly loses

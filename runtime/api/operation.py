@@ -28,6 +28,9 @@ class ServerHooks(Protocol):
     def alarms_changed(self) -> None:
         """The alarm list changed: publish it again soon."""
 
+    def role_changed(self, session: Session) -> None:
+        """A session logged in or out: fit its frame limit to its role."""
+
 
 @dataclass
 class Context:

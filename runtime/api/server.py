@@ -158,6 +158,19 @@ class ApiServer:
         """The line mode changed."""
         self.hub.publish("line", {"mode": mode}, retain=True)
 
+    def role_changed(self, session: Session) -> None:
+        """Engineers and admins may send frames up to max_frame_bytes (model uploads);
+        everybody else, logged in or not, up to small_frame_bytes."""
+        protocol = getattr(session.socket, "protocol", None)
+        if protocol is not None:
+            protocol.max_message_size = self._frame_limit(session)
+
+    def _frame_limit(self, session: Session) -> int:
+        config = self.config
+        if session.principal is not None and session.may("engineer"):
+            return config.max_frame_bytes
+        return min(config.small_frame_bytes, config.max_frame_bytes)
+
     def alarms_changed(self) -> None:
         """A person acked, shelved or unshelved an alarm."""
         self._alarms_dirty = True
@@ -210,6 +223,7 @@ class ApiServer:
         session = Session(ws, peer, max_events=config.max_events, rate=config.requests_per_s,
                           burst=config.request_burst, idle_s=config.session_idle_s)
         self._sessions.add(session)
+        self.role_changed(session)
         sender = asyncio.create_task(session.run_sender(), name=f"api-send:{peer}")
         hello = Hello(PROTOCOL, runtime_version(), self.runtime.node_id)
         session.push(event(HELLO, hello.to_dict()))

@@ -18,7 +18,13 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, InvalidMessage
 
 from runtime.api.operations import OPERATIONS
-from runtime.client import CertificateMismatch, Credentials, RuntimeClient, fetch_fingerprint
+from runtime.client import (
+    CertificateMismatch,
+    Credentials,
+    Disconnected,
+    RuntimeClient,
+    fetch_fingerprint,
+)
 from runtime.contracts.api import DROPPED
 from tests.fixtures.api import RuntimeProcess
 from tests.fixtures.broker import free_port
@@ -235,3 +241,16 @@ async def test_remote_access_is_tls_only_with_the_certificate_pinned(runtime_pro
 async def test_listening_beyond_loopback_needs_remote_and_tls(runtime_process, tmp_path):
     with pytest.raises(pytest.fail.Exception, match="not a loopback address; set remote = true"):
         await runtime_process(api={"host": "0.0.0.0"}, users=False)
+
+
+async def test_only_engineers_and_admins_may_send_large_frames(api_runtime: RuntimeProcess):
+    big = {"document": {"schema": "x", "description": "x" * 2_000_000}}  # 2 MB: over 1 MiB
+    engineer = await api_runtime.client("engineer")
+    answer = await engineer.request("project.validate", big)
+    assert answer["problems"]  # read whole and checked
+    viewer = await api_runtime.client("viewer", reconnect=False)
+    with pytest.raises(Disconnected):
+        await viewer.request("project.validate", big, timeout=10)
+    assert not viewer.connected
+    # the runtime carries on for everybody else
+    assert (await engineer.status())["node_id"]

@@ -43,6 +43,7 @@ async def login(ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
     else:
         raise ApiError(ErrorCode.BAD_REQUEST, "log in with {token} or {user, password}")
     ctx.session.login(principal)
+    ctx.hooks.role_changed(ctx.session)
     return whoami_of(ctx)
 
 
@@ -52,6 +53,7 @@ async def logout(ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
     for pattern in ctx.hub.patterns(ctx.session):
         ctx.hub.unsubscribe(ctx.session, pattern)
     ctx.session.logout()
+    ctx.hooks.role_changed(ctx.session)
     return {}
 
 
