@@ -3,7 +3,6 @@ process on the simulated plant (no in-process shortcuts)."""
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import json
 import time
@@ -11,24 +10,9 @@ from typing import Any
 
 import pytest
 
-from runtime.client import ApiError, ErrorCode, RuntimeClient
+from runtime.client import ErrorCode, RuntimeClient
 from runtime.contracts.api import PROTOCOL
-from tests.fixtures.api import RuntimeProcess, user_of
-
-
-async def until(condition, within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while not await condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {within} s waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
-async def refused(call, code: str) -> ApiError:
-    with pytest.raises(ApiError) as caught:
-        await call
-    assert caught.value.code == code, caught.value
-    return caught.value
+from tests.fixtures.api import RuntimeProcess, refused, until, user_of
 
 
 async def test_session_status_and_node_types(api_runtime: RuntimeProcess):

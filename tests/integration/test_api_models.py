@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from runtime.client import ApiError, ErrorCode, RuntimeClient
+from runtime.client import ErrorCode, RuntimeClient
 from runtime.demo import demo_project, point_at_sim
 from runtime.shipped import shipped
-from tests.fixtures.api import RuntimeProcess, user_of
+from tests.fixtures.api import RuntimeProcess, refused, user_of
 
 MODEL = shipped("models", "pump_health-1.onnx")
 NEW_KEY = "pump_health_upload@7"
@@ -31,13 +31,6 @@ def using(doc: dict[str, Any], key: str) -> dict[str, Any]:
     flow = next(f for f in new["flows"] if f["id"] == "p101_health")
     next(n for n in flow["nodes"] if n["id"] == "model")["params"]["model"] = key
     return new
-
-
-async def refused(call, code: str) -> ApiError:
-    with pytest.raises(ApiError) as caught:
-        await call
-    assert caught.value.code == code, caught.value
-    return caught.value
 
 
 @pytest.fixture

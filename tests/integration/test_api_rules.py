@@ -10,26 +10,11 @@ import time
 import numpy as np
 import pytest
 
-from runtime.client import ApiError, ErrorCode
+from runtime.client import ErrorCode
 from runtime.store import Store, StoreConfig
-from tests.fixtures.api import RuntimeProcess, user_of
+from tests.fixtures.api import RuntimeProcess, refused, until, user_of
 
 TEMP = "P101.bearing_temp"
-
-
-async def until(condition, within: float, what: str) -> None:
-    deadline = time.monotonic() + within
-    while not await condition():
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {within} s waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
-async def refused(call, code: str) -> ApiError:
-    with pytest.raises(ApiError) as caught:
-        await call
-    assert caught.value.code == code, caught.value
-    return caught.value
 
 
 async def recorded(client, tag: str, start: float, count: int) -> None:

@@ -303,7 +303,9 @@ class _Users:
         return None
 
 
-async def test_basic256sha256_sign_and_encrypt_with_user_reads_and_writes_every_type(tmp_path):
+async def secured_server(tmp_path) -> tuple[Server, Path, Path, Path]:
+    """An OPC UA server (not started) taking only Basic256Sha256 SignAndEncrypt with a user
+    name; and its certificate, and a client certificate and key it accepts."""
     server_cert, server_key = _certificate(
         tmp_path, "server", "urn:lineside:test:server", ExtendedKeyUsageOID.SERVER_AUTH
     )
@@ -314,11 +316,17 @@ async def test_basic256sha256_sign_and_encrypt_with_user_reads_and_writes_every_
     server.disable_clock()
     await server.init()
     await server.set_application_uri("urn:lineside:test:server")
+    server.set_server_name("Secured test server")
     server.set_endpoint("opc.tcp://127.0.0.1:0/secure")
     server.set_security_policy([ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt])
     server.set_identity_tokens([ua.UserNameIdentityToken])
     await server.load_certificate(str(server_cert))
     await server.load_private_key(str(server_key))
+    return server, server_cert, client_cert, client_key
+
+
+async def test_basic256sha256_sign_and_encrypt_with_user_reads_and_writes_every_type(tmp_path):
+    server, server_cert, client_cert, client_key = await secured_server(tmp_path)
     idx = await server.register_namespace("urn:lineside:test")
     nodes = {}
     for kind, (vtype, initial, _) in TYPED.items():
@@ -433,22 +441,7 @@ async def test_every_security_policy_a_project_may_name_connects(tmp_path, polic
 
 
 async def test_a_probe_of_a_secured_server_reports_its_certificate_and_security(tmp_path):
-    server_cert, server_key = _certificate(
-        tmp_path, "server", "urn:lineside:test:server", ExtendedKeyUsageOID.SERVER_AUTH
-    )
-    client_cert, client_key = _certificate(
-        tmp_path, "client", "urn:lineside:test:client", ExtendedKeyUsageOID.CLIENT_AUTH
-    )
-    server = Server(user_manager=_Users())
-    server.disable_clock()
-    await server.init()
-    await server.set_application_uri("urn:lineside:test:server")
-    server.set_server_name("Secured test server")
-    server.set_endpoint("opc.tcp://127.0.0.1:0/secure")
-    server.set_security_policy([ua.SecurityPolicyType.Basic256Sha256_SignAndEncrypt])
-    server.set_identity_tokens([ua.UserNameIdentityToken])
-    await server.load_certificate(str(server_cert))
-    await server.load_private_key(str(server_key))
+    server, server_cert, client_cert, client_key = await secured_server(tmp_path)
     await server.start()
     try:
         url = f"opc.tcp://127.0.0.1:{server.bserver.port}/secure"
