@@ -134,6 +134,7 @@ def day(end: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 async def _on_plant(ctx: Context, folder: Path) -> dict[str, float]:
+    """Seed the store, start the runtime on this process's plant, measure in turn."""
     async with SimPlant(seed=1, tick_s=1.0) as plant:
         handle = RuntimeProcess.prepare(folder, project(plant), node_id="bench-api",
                                         api=API_SETTINGS)
@@ -308,6 +309,7 @@ def load_main() -> None:
 
 async def _loads(url: str, token: str, window: tuple[float, float], with_backtest: bool
                  ) -> dict[str, int]:
+    """Query the 24 h (and back-test it) back to back until stdin closes; the counts."""
     counts = {"history": 0, "backtest": 0}
     stop = asyncio.Event()
 
