@@ -9,12 +9,23 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import ai, backtest, engine_chain, expression, load, node_red, reflex, store, sync
+from bench import (
+    ai,
+    api,
+    backtest,
+    engine_chain,
+    expression,
+    load,
+    node_red,
+    reflex,
+    store,
+    sync,
+)
 from bench.harness import Benchmark, Context
 from bench.runner import main, select
 
 BENCHMARKS: list[Benchmark] = [engine_chain, node_red, reflex, load, store, sync, ai, backtest,
-                               expression]
+                               expression, api]
 
 
 def cli(argv: list[str] | None = None) -> int:

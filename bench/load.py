@@ -15,6 +15,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -74,17 +76,27 @@ def project(endpoints: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def run(ctx: Context) -> dict[str, float]:
-    """Start the plant and the runtime, wait a minute, measure the runtime process."""
+@contextmanager
+def synthetic_plant() -> Iterator[dict[str, Any]]:
+    """The simulated plant with TAGS_PER_PROTOCOL synthetic tags on each protocol, as its own
+    process; yields its endpoints ({"opcua_url", "modbus_host", "modbus_port"})."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     sim = subprocess.Popen(
         [sys.executable, "-m", "runtime.sim", "--opcua-port", "0", "--modbus-port", "0",
          "--extra-tags", str(TAGS_PER_PROTOCOL), "--tick", "0.5"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    runtime = None
     try:
-        endpoints = json.loads(sim.stdout.readline())  # type: ignore[union-attr]
-        with tempfile.TemporaryDirectory() as tmp:
+        yield json.loads(sim.stdout.readline())  # type: ignore[union-attr]
+    finally:
+        _end(sim)
+
+
+def run(ctx: Context) -> dict[str, float]:
+    """Start the plant and the runtime, wait a minute, measure the runtime process."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    runtime = None
+    with synthetic_plant() as endpoints, tempfile.TemporaryDirectory() as tmp:
+        try:
             path = Path(tmp) / "project.json"
             path.write_text(json.dumps(project(endpoints)))
             log_path = Path(tmp) / "runtime.log"
@@ -107,17 +119,22 @@ def run(ctx: Context) -> dict[str, float]:
                     raise RuntimeError(f"the runtime exited early:\n{log_path.read_text()}")
             rates = [float(m) for m in re.findall(r"runtime\.stats .*rate=([\d.]+)",
                                                   log_path.read_text())]
-        cpu = (cpu_after.user + cpu_after.system - cpu_before.user - cpu_before.system)
-        return {
-            "runtime.rss_mb_1000_tags": round(rss_mb, 1),
-            "runtime.cpu_pct_1000_tags": round(100 * cpu / wall, 2),
-            "runtime.samples_per_s_1000_tags": rates[-1] if rates else 0.0,
-        }
-    finally:
-        for proc_ in (runtime, sim):
-            if proc_ is not None and proc_.poll() is None:
-                proc_.terminate()
-                try:
-                    proc_.wait(15)
-                except subprocess.TimeoutExpired:
-                    proc_.kill()
+        finally:
+            if runtime is not None:
+                _end(runtime)
+    cpu = (cpu_after.user + cpu_after.system - cpu_before.user - cpu_before.system)
+    return {
+        "runtime.rss_mb_1000_tags": round(rss_mb, 1),
+        "runtime.cpu_pct_1000_tags": round(100 * cpu / wall, 2),
+        "runtime.samples_per_s_1000_tags": rates[-1] if rates else 0.0,
+    }
+
+
+def _end(process: subprocess.Popen[Any]) -> None:
+    """Terminate a child process (killed if it does not end within 15 s)."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()

@@ -43,7 +43,7 @@ METRICS = tuple(
 RATIOS = ()
 
 
-def _project(plant: SimPlant, protocol: str) -> tuple[dict[str, Any], str, str, str]:
+def project(plant: SimPlant, protocol: str) -> tuple[dict[str, Any], str, str, str]:
     """The reflex project: trigger tag → expression → write; returns (doc, trigger signal,
     written address, expression)."""
     doc: dict[str, Any] = {
@@ -88,7 +88,7 @@ async def measure(protocol: str, trials: int = TRIALS) -> list[float]:
 
 async def _measure(plant: SimPlant, store: Store, protocol: str, trials: int) -> list[float]:
     """The trials against a started plant, with the runtime recording into `store`."""
-    doc, signal, address, _ = _project(plant, protocol)
+    doc, _, _, _ = project(plant, protocol)
     runtime = Runtime(NodeRegistry.with_builtins(plugins=False), store)
     try:
         await runtime.start(doc)
@@ -96,27 +96,35 @@ async def _measure(plant: SimPlant, store: Store, protocol: str, trials: int) ->
             await hub.wait_connected(10)
         gc.collect()
         gc.freeze()  # as the runtime process does after start-up
-        values = (42.0, 48.0) if protocol == "modbus" else (12.0, 18.0)
-        expected = {12.0: 48.0, 18.0: 42.0, 42.0: 42.0, 48.0: 48.0}
-        latencies: list[float] = []
-        rng = random.Random(7)
-        for i in range(trials + WARMUP):
-            value = values[i % 2]
-            t0 = await plant.override(signal, value)
-            want = expected[value]
-            write = await plant.wait_for_write(
-                lambda w, want=want: w.address == address and abs(w.value - want) < 1e-3,
-                timeout=5, since=t0)
-            if i >= WARMUP:
-                latencies.append((write.monotonic_ts - t0) * 1000)
-            await asyncio.sleep(rng.uniform(0.02, 0.06))
-        return latencies
+        return await changes(plant, protocol, trials)
     finally:
         await runtime.stop()
         gc.unfreeze()
 
 
-def _p99(values: list[float]) -> float:
+async def changes(plant: SimPlant, protocol: str, trials: int = TRIALS) -> list[float]:
+    """Latencies in ms of `trials` value changes (after WARMUP more) to the rule's write, by
+    whatever runtime runs the reflex project (`project`) on `plant`."""
+    _, signal, address, _ = project(plant, protocol)
+    values = (42.0, 48.0) if protocol == "modbus" else (12.0, 18.0)
+    expected = {12.0: 48.0, 18.0: 42.0, 42.0: 42.0, 48.0: 48.0}
+    latencies: list[float] = []
+    rng = random.Random(7)
+    for i in range(trials + WARMUP):
+        value = values[i % 2]
+        t0 = await plant.override(signal, value)
+        want = expected[value]
+        write = await plant.wait_for_write(
+            lambda w, want=want: w.address == address and abs(w.value - want) < 1e-3,
+            timeout=5, since=t0)
+        if i >= WARMUP:
+            latencies.append((write.monotonic_ts - t0) * 1000)
+        await asyncio.sleep(rng.uniform(0.02, 0.06))
+    return latencies
+
+
+def p99(values: list[float]) -> float:
+    """The 99th percentile (inclusive method)."""
     return statistics.quantiles(values, n=100, method="inclusive")[98]
 
 
@@ -128,7 +136,7 @@ def run(ctx: Context) -> dict[str, float]:
         latencies = asyncio.run(measure(protocol))
         ctx.note(NAME, f"{protocol}: {len(latencies)} changes measured")
         results[f"reflex.{protocol}.p50_ms"] = round(statistics.median(latencies), 2)
-        results[f"reflex.{protocol}.p99_ms"] = round(_p99(latencies), 2)
+        results[f"reflex.{protocol}.p99_ms"] = round(p99(latencies), 2)
         results[f"reflex.{protocol}.max_ms"] = round(max(latencies), 2)
         results[f"reflex.{protocol}.interval_ms"] = float(interval)
     return results

@@ -28,6 +28,7 @@ from runtime.client import (
 from runtime.contracts.api import DROPPED
 from tests.fixtures.api import RuntimeProcess
 from tests.fixtures.broker import free_port
+from tests.runtime_process import RuntimeProcessError
 
 HOSTILE_COUNT = 3000
 _JSON = st.recursive(
@@ -239,7 +240,7 @@ async def test_remote_access_is_tls_only_with_the_certificate_pinned(runtime_pro
 
 
 async def test_listening_beyond_loopback_needs_remote_and_tls(runtime_process, tmp_path):
-    with pytest.raises(pytest.fail.Exception, match="not a loopback address; set remote = true"):
+    with pytest.raises(RuntimeProcessError, match="not a loopback address; set remote = true"):
         await runtime_process(api={"host": "0.0.0.0"}, users=False)
 
 
