@@ -2,9 +2,10 @@
 
 Each backtest runs in a process of its own, forked from a server process that has the
 engine, the nodes and numpy loaded already (multiprocessing's forkserver), with its own
-read-only connection to the store and its own model sessions. It reports its progress
-through a pipe the event loop watches; cancelling it ends the process, which holds nothing
-that could be left half-written. At most `limit` run at once; the others wait their turn.
+read-only connection to the store and its own model sessions, at a lower CPU priority. It
+reports its progress through a pipe the event loop watches; cancelling it ends the process,
+which holds nothing that could be left half-written. At most `limit` run at once; the
+others wait their turn.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import sqlite3
 import time
 from collections.abc import Callable
@@ -31,6 +33,8 @@ log = logging.getLogger(__name__)
 
 PROGRESS_INTERVAL_S = 0.2
 """How often a running backtest reports how far it got."""
+WORKER_NICENESS = 10
+"""Backtests are background work: on a busy panel PC the runtime's reflexes go first."""
 
 _PROCESSES = multiprocessing.get_context("forkserver")
 _PROCESSES.set_forkserver_preload([__name__])
@@ -156,6 +160,7 @@ class _ReadOnlyHistory:
 
 def _work(job: BacktestJob, sender: Connection) -> None:
     """The worker process: replay, report progress, send the result or the failure."""
+    os.nice(WORKER_NICENESS)
     reported = 0.0
 
     def report(fraction: float) -> None:

@@ -20,14 +20,16 @@ def buckets(samples: int, low: float, high: float) -> dict:
 
 def test_a_full_day_answer_passes():
     _, values = api.day(END)
-    api.check_history(buckets(api.DAY_S, values.min(), values.max()), values)
+    api.check_history(buckets(api.DAY_S, values.min(), values.max()), values.min(),
+                      values.max())
 
 
 @pytest.mark.parametrize(("samples", "shift"), [(api.DAY_S - 1, 0.0), (api.DAY_S, 0.5)])
 def test_missing_samples_or_other_values_are_wrong_results(samples, shift):
     _, values = api.day(END)
     with pytest.raises(WrongResults, match="of 24 h"):
-        api.check_history(buckets(samples, values.min() + shift, values.max()), values)
+        api.check_history(buckets(samples, values.min() + shift, values.max()), values.min(),
+                          values.max())
 
 
 def test_the_day_is_86400_samples_at_1_hz_before_its_end():

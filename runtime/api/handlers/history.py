@@ -11,6 +11,7 @@ from runtime.api.handlers import as_json
 from runtime.api.operation import Context
 from runtime.contracts.api import ApiError, ErrorCode
 from runtime.contracts.errors import LinesideError
+from runtime.store import Store
 
 FLUSH_WAIT_S = 2.0
 
@@ -32,9 +33,13 @@ async def history_query(ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
     store = ctx.runtime.store
     series = {}
     for tag in data["tags"]:
-        buckets = await store.read(store.history_downsampled, tag, start, end, width)
-        series[tag] = [as_json(b) for b in buckets]
+        series[tag] = await store.read(_buckets, store, tag, start, end, width)
     return {"start": start, "end": end, "width": width, "series": series}
+
+
+def _buckets(store: Store, tag: str, start: float, end: float, width: int) -> list[Any]:
+    """In a worker thread: a tag's buckets, read and made JSON-ready off the event loop."""
+    return [as_json(b) for b in store.history_downsampled(tag, start, end, width)]
 
 
 async def events_query(ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
