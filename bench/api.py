@@ -277,13 +277,13 @@ async def _timings(setup: dict[str, Any]) -> dict[str, list[float]]:
 def check_history(reply: dict[str, Any], low: float, high: float) -> None:
     """The 24 h answer holds every seeded sample in its buckets, and the seeded extremes."""
     buckets = reply["series"][HISTORY_TAG]
-    count = sum(b["count"] for b in buckets)
-    found_low, found_high = min(b["min"] for b in buckets), max(b["max"] for b in buckets)
-    if (len(buckets) != HISTORY_WIDTH or count != DAY_S
+    count = sum(buckets["count"])
+    found_low, found_high = min(buckets["min"]), max(buckets["max"])
+    if (len(buckets["count"]) != HISTORY_WIDTH or count != DAY_S
             or not np.isclose(found_low, low) or not np.isclose(found_high, high)):
-        raise WrongResults(f"history.query of 24 h: {len(buckets)} buckets, {count} samples, "
-                           f"range {found_low}..{found_high}; expected {HISTORY_WIDTH} "
-                           f"buckets, {DAY_S} samples, range {low}..{high}")
+        raise WrongResults(f"history.query of 24 h: {len(buckets['count'])} buckets, {count} "
+                           f"samples, range {found_low}..{found_high}; expected "
+                           f"{HISTORY_WIDTH} buckets, {DAY_S} samples, range {low}..{high}")
 
 
 # -- reflex under load -----------------------------------------------------------------------

@@ -121,11 +121,12 @@ OPERATIONS: tuple[Operation, ...] = (
               connections.connections_test),
     # -- history -------------------------------------------------------------------------
     Operation("history.query", "viewer",
-              "Tags over [start, end) for a plot: min, max and last of each of `width` "
-              "buckets.", obj(("tags", "start", "end", "width"),
+              "Tags over [start, end) for a plot: up to `width` buckets as columns "
+              "(Buckets: first_ts, last_ts, min, max, last, quality, count; a list each, one "
+              "entry per bucket that holds samples).", obj(("tags", "start", "end", "width"),
                               tags=array(text(64), max_items=50, minItems=1), **_WINDOW,
                               width=integer(minimum=1, maximum=10_000)),
-              "{start, end, width, series: {tag: [Bucket]}}", history.history_query),
+              "{start, end, width, series: {tag: Buckets}}", history.history_query),
     Operation("events.query", "viewer", "Events in [start, end), optionally of some kinds.",
               obj(("start", "end"), **_WINDOW, kinds=array(text(64), max_items=50),
                   limit=_LIMIT, newest_first={"type": "boolean"}),
@@ -166,7 +167,7 @@ OPERATIONS: tuple[Operation, ...] = (
                   width=integer(minimum=1, maximum=4000), version=_VERSION,
                   line_mode=one_of(*LineMode.ALL), run=_ID),
               "{run, flow, version, samples, elapsed_s, errors, events_total, events, "
-              "alarms_raised, writes, line_modes, traces: {node:port: [Bucket]}}",
+              "alarms_raised, writes, line_modes, traces: {node:port: Buckets}}",
               rules.backtest_run),
     Operation("backtest.cancel", "engineer", "End a running backtest; it answers "
               "`cancelled`.", obj(("run",), run=_ID), "{run}", rules.backtest_cancel),

@@ -22,6 +22,10 @@ DROPPED = "dropped"
 """The event telling a slow client how many of its updates were dropped (oldest first)."""
 
 
+BUCKET_COLUMNS = ("first_ts", "last_ts", "min", "max", "last", "quality", "count")
+"""The columns of downsampled history and backtest traces (Buckets): one entry per bucket."""
+
+
 class ErrorCode:
     """What went wrong with a request (stable strings on the wire)."""
 

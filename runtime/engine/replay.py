@@ -83,8 +83,8 @@ class BacktestResult:
     elapsed_s: float
     read_s: float
     errors: int = 0
-    traces: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    """With `trace_width`: each node output ("node:port") as min/max buckets for a plot."""
+    traces: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
+    """With `trace_width`: each node output ("node:port") as buckets (columns) for a plot."""
 
     @property
     def alarm_events(self) -> list[Event]:

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from runtime.contracts.api import BUCKET_COLUMNS
 from runtime.engine.graph import CompiledFlow
 from runtime.registry import NodeRegistry
 
@@ -39,7 +40,8 @@ class Traces:
                     quality_list.append(q)
         return record
 
-    def downsampled(self, start: float, end: float, width: int) -> dict[str, list[dict[str, Any]]]:
+    def downsampled(self, start: float, end: float, width: int
+                    ) -> dict[str, dict[str, list[Any]]]:
         """Each output's buckets over `width` equal parts of [start, end); outputs that
         emitted nothing numeric are left out."""
         return {key: buckets(np.asarray(ts, dtype=np.float64),
@@ -49,26 +51,24 @@ class Traces:
 
 
 def buckets(ts: np.ndarray, values: np.ndarray, quality: np.ndarray, start: float, end: float,
-            width: int) -> list[dict[str, Any]]:
-    """Up to `width` equal time buckets over [start, end) of samples in time order: first and
-    last timestamp, min, max, last value, worst quality and count; empty buckets left out."""
+            width: int) -> dict[str, list[Any]]:
+    """Up to `width` equal time buckets over [start, end), as the historian's columns: first
+    and last timestamp, min, max, last value, worst quality and count; empty buckets are
+    left out."""
     if width <= 0:
         raise ValueError(f"width must be > 0, got {width}")
     inside = np.flatnonzero((ts >= start) & (ts < end))
     order = inside[np.argsort(ts[inside], kind="stable")]
     ts, values, quality = ts[order], values[order], quality[order]
     if not len(ts) or not end > start:
-        return []
+        return {name: [] for name in BUCKET_COLUMNS}
     index = np.minimum(((ts - start) * width / (end - start)).astype(np.int64), width - 1)
     starts = np.flatnonzero(np.r_[True, index[1:] != index[:-1]])
     ends = np.r_[starts[1:], len(ts)] - 1
-    return [{"first_ts": float(ts[a]), "last_ts": float(ts[b]), "min": float(vmin),
-             "max": float(vmax), "last": float(values[b]), "quality": int(worst),
-             "count": int(n)}
-            for a, b, vmin, vmax, worst, n in zip(
-                starts.tolist(), ends.tolist(), np.minimum.reduceat(values, starts),
-                np.maximum.reduceat(values, starts), np.maximum.reduceat(quality, starts),
-                (ends - starts + 1).tolist(), strict=True)]
+    columns = (ts[starts], ts[ends], np.minimum.reduceat(values, starts),
+               np.maximum.reduceat(values, starts), values[ends],
+               np.maximum.reduceat(quality, starts), ends - starts + 1)
+    return {name: column.tolist() for name, column in zip(BUCKET_COLUMNS, columns, strict=True)}
 
 
 def _number(value: Any) -> float | None:

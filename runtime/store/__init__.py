@@ -26,7 +26,7 @@ from runtime.store.records import (
     AlarmRecord,
     AlarmState,
     AuditRecord,
-    Bucket,
+    Buckets,
     EventRecord,
     ModelRecord,
     OutboxChunk,
@@ -38,7 +38,7 @@ from runtime.store.records import (
 from runtime.store.store import Store
 
 __all__ = [
-    "AlarmRecord", "AlarmState", "AuditRecord", "Bucket", "EventRecord", "LastAdmin",
+    "AlarmRecord", "AlarmState", "AuditRecord", "Buckets", "EventRecord", "LastAdmin",
     "ModelRecord", "ModelVersionTaken", "NotSaved", "OutboxChunk", "OutboxStats",
     "SchemaTooNew", "Store", "StoreClosed", "StoreConfig", "StoreError", "StoreLocked",
     "StoreOverloaded", "StoreStatus", "StoreUnavailable", "UnknownAlarm",

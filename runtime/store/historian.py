@@ -18,7 +18,7 @@ import numpy as np
 
 from runtime.contracts.messages import Sample, moved
 from runtime.store.errors import StoreError
-from runtime.store.records import Bucket
+from runtime.store.records import Buckets
 
 US = 1_000_000
 INSERT_SQL = "INSERT OR REPLACE INTO samples (tag_key, ts, value, quality) VALUES (?, ?, ?, ?)"
@@ -340,22 +340,28 @@ FROM b JOIN samples s ON s.tag_key = :k AND s.ts = b.last_ts ORDER BY b.bucket
 
 
 def history_downsampled(conn: sqlite3.Connection, tag: str, start: float, end: float,
-                        width: int) -> list[Bucket]:
-    """Up to `width` equal time buckets over [start, end), each with first and last
-    timestamp, min, max, last value and worst quality; empty buckets are left out."""
+                        width: int) -> Buckets:
+    """Up to `width` equal time buckets over [start, end), as columns: first and last
+    timestamp, min, max, last value, worst quality and count; empty buckets are left out.
+    Made with as little Python per bucket as can be: a 24 h plot's worth of buckets is
+    built while the runtime's event loop waits for the interpreter."""
     if width <= 0:
         raise ValueError(f"width must be > 0, got {width}")
     found = _tag(conn, tag)
     a, b = to_us(start), to_us(end)
     if found is None or b <= a:
-        return []
+        return Buckets()
     key, kind = found
-    conv = _reader(kind) or (lambda v: v)
-    return [
-        Bucket(first / US, last_ts / US, conv(vmin), conv(vmax), conv(last), worst, n)
-        for first, last_ts, vmin, vmax, last, worst, n in conn.execute(
-            _DOWNSAMPLE_SQL, {"a": a, "b": b, "w": width, "k": key})
-    ]
+    rows = conn.execute(_DOWNSAMPLE_SQL, {"a": a, "b": b, "w": width, "k": key}).fetchall()
+    if not rows:
+        return Buckets()
+    first, last_ts, vmin, vmax, last, worst, n = zip(*rows, strict=True)
+    conv = _reader(kind)
+
+    def values(column: tuple[Any, ...]) -> list[Any]:
+        return list(column) if conv is None else list(map(conv, column))
+    return Buckets([t / US for t in first], [t / US for t in last_ts], values(vmin),
+                   values(vmax), values(last), list(worst), list(n))
 
 
 def tags(conn: sqlite3.Connection) -> list[str]:

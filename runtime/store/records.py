@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from runtime.contracts.api import BUCKET_COLUMNS
 from runtime.contracts.messages import Event
 
 
@@ -63,16 +64,25 @@ class OutboxStats:
 
 
 @dataclass(frozen=True, slots=True)
-class Bucket:
-    """One downsampling bucket: first/last timestamp, min, max, last value, worst quality."""
+class Buckets:
+    """Downsampling buckets as columns (the form a plot wants), one entry per bucket: first
+    and last timestamp, min, max, last value, worst quality and sample count."""
 
-    first_ts: float
-    last_ts: float
-    min: Any
-    max: Any
-    last: Any
-    quality: int
-    count: int
+    first_ts: list[float] = field(default_factory=list)
+    last_ts: list[float] = field(default_factory=list)
+    min: list[Any] = field(default_factory=list)
+    max: list[Any] = field(default_factory=list)
+    last: list[Any] = field(default_factory=list)
+    quality: list[int] = field(default_factory=list)
+    count: list[int] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.count)
+
+    def to_dict(self) -> dict[str, list[Any]]:
+        """The columns by name (the lists themselves, not copies)."""
+        return {name: getattr(self, name) for name in BUCKET_COLUMNS}
+
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,7 +37,7 @@ from runtime.store.errors import StoreClosed
 from runtime.store.records import (
     AlarmRecord,
     AuditRecord,
-    Bucket,
+    Buckets,
     EventRecord,
     ModelRecord,
     OutboxChunk,
@@ -291,7 +291,7 @@ class Store:
             return historian.history_columns(conn, tag, start, end)
 
     def history_downsampled(self, tag: str, start: float, end: float,
-                            width: int) -> list[Bucket]:
+                            width: int) -> Buckets:
         """Min/max per bucket over `width` equal buckets of [start, end), computed in SQL."""
         with self._reader() as conn:
             return historian.history_downsampled(conn, tag, start, end, width)

@@ -21,7 +21,7 @@ async def recorded(client, tag: str, start: float, count: int) -> None:
     """Wait until the runtime has recorded `count` samples of a tag since `start`."""
     async def enough() -> bool:
         series = (await client.history([tag], start, time.time() + 1, 1))["series"][tag]
-        return bool(series) and series[0]["count"] >= count
+        return bool(series["count"]) and series["count"][0] >= count
     await until(enough, 30, f"{count} samples of {tag}")
 
 
@@ -46,10 +46,10 @@ async def test_a_backtest_replays_changed_parameters_with_traces_and_progress(
     # traces: the source's output follows the recorded temperature, the hysteresis is on
     traces = lowered["traces"]
     assert set(traces) >= {"src:out", "hyst:out"}
-    assert 1 <= len(traces["src:out"]) <= 100
-    recorded_series = (await client.history([TEMP], start, end, 1))["series"][TEMP][0]
-    assert min(b["min"] for b in traces["src:out"]) == pytest.approx(recorded_series["min"])
-    assert {b["max"] for b in traces["hyst:out"]} == {1.0}
+    assert 1 <= len(traces["src:out"]["count"]) <= 100
+    recorded_series = (await client.history([TEMP], start, end, 1))["series"][TEMP]
+    assert min(traces["src:out"]["min"]) == pytest.approx(recorded_series["min"][0])
+    assert set(traces["hyst:out"]["max"]) == {1.0}
     # nothing was deployed and nothing raised live
     assert (await client.project())["number"] == 1
     assert not [a for a in (await client.alarms())["alarms"] if a["alarm_id"] == "P101.TEMP_HIGH"]

@@ -13,9 +13,9 @@ END = 1_700_000_000.0
 def buckets(samples: int, low: float, high: float) -> dict:
     """An answer of HISTORY_WIDTH buckets holding `samples` samples in all."""
     each, more = divmod(samples, api.HISTORY_WIDTH)
-    return {"series": {api.HISTORY_TAG: [
-        {"count": each + (i < more), "min": low, "max": high}
-        for i in range(api.HISTORY_WIDTH)]}}
+    return {"series": {api.HISTORY_TAG: {
+        "count": [each + (i < more) for i in range(api.HISTORY_WIDTH)],
+        "min": [low] * api.HISTORY_WIDTH, "max": [high] * api.HISTORY_WIDTH}}}
 
 
 def test_a_full_day_answer_passes():

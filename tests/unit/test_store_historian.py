@@ -133,6 +133,8 @@ def test_downsampling_matches_a_numpy_reference(tmp_path_factory, n, width, seed
         got = store.history_downsampled("t", a / 1e6, b / 1e6, width)
     want = _reference(ts_us, values, quals, a, b, width)
     assert len(got) == len(want) <= width
-    for g, (first, last_ts, vmin, vmax, last, worst, count) in zip(got, want, strict=True):
-        assert round(g.first_ts * 1e6) == first and round(g.last_ts * 1e6) == last_ts
-        assert (g.min, g.max, g.last, g.quality, g.count) == (vmin, vmax, last, worst, count)
+    rows = zip(got.first_ts, got.last_ts, got.min, got.max, got.last, got.quality, got.count,
+               strict=True)
+    for g, (first, last_ts, vmin, vmax, last, worst, count) in zip(rows, want, strict=True):
+        assert round(g[0] * 1e6) == first and round(g[1] * 1e6) == last_ts
+        assert g[2:] == (vmin, vmax, last, worst, count)

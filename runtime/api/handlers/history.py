@@ -37,9 +37,10 @@ async def history_query(ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
     return {"start": start, "end": end, "width": width, "series": series}
 
 
-def _buckets(store: Store, tag: str, start: float, end: float, width: int) -> list[Any]:
-    """In a worker thread: a tag's buckets, read and made JSON-ready off the event loop."""
-    return [as_json(b) for b in store.history_downsampled(tag, start, end, width)]
+def _buckets(store: Store, tag: str, start: float, end: float, width: int
+             ) -> dict[str, list[Any]]:
+    """In a worker thread: a tag's buckets as columns, read off the event loop."""
+    return store.history_downsampled(tag, start, end, width).to_dict()
 
 
 async def events_query(ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
