@@ -177,8 +177,9 @@ OPERATIONS: tuple[Operation, ...] = (
               obj(("flow",), flow=_ID, params=_PARAMS, comment=text(500)),
               "{shadow, " + _DEPLOYED[1:], rules.shadow_start),
     Operation("shadow.compare", "viewer",
-              "A shadow's alarms and writes against its live flow's, since it started (or "
-              "over [start, end)).", obj(("flow",), flow=_ID, **_WINDOW),
+              "A shadow's alarms and writes against its live flow's, since it started (from "
+              "a minute before its version, as its first samples may be stamped earlier), "
+              "or over [start, end).", obj(("flow",), flow=_ID, **_WINDOW),
               "{flow, shadow, start, end, params, comparison, summary: [text]}",
               rules.shadow_compare),
     Operation("shadow.promote", "engineer",

@@ -23,6 +23,9 @@ MAX_EVENTS = 5000
 """The most events a backtest answers with (the count says how many there were)."""
 MAX_VERSIONS_BACK = 200
 """How far back shadow.compare looks for the version that started a shadow."""
+SHADOW_LOOKBACK_S = 60.0
+"""shadow.compare starts this long before the shadow's version was saved: a shadow's first
+samples carry their source's timestamps, which may be a little older than the deploy."""
 
 
 def backtest_topic(run: str) -> str:
@@ -95,7 +98,7 @@ async def shadow_compare(ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
     copy = shadow.find_shadow(document, flow)
     if copy is None:
         raise ApiError(ErrorCode.NOT_FOUND, f"flow '{flow}' has no shadow running")
-    start = data.get("start") or await _shadow_started(ctx, flow, number)
+    start = data.get("start") or await _shadow_started(ctx, flow, number) - SHADOW_LOOKBACK_S
     end = data.get("end") or time.time()
     comparison = await ctx.runtime.shadow_comparison(copy["id"], flow, start, end)
     return {"flow": flow, "shadow": copy["id"], "start": start, "end": end,
