@@ -13,7 +13,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -71,8 +71,6 @@ class Context:
     cpu: int
     samples: int = 200_000
     repeats: int = 3
-    remarks: dict[str, str] = field(default_factory=dict)
-    """Metric name → a remark the table shows beside it (see `remark`)."""
 
     @classmethod
     def default(cls, samples: int = 200_000, repeats: int = 3) -> Context:
@@ -90,11 +88,6 @@ class Context:
     def note(self, name: str, text: str) -> None:
         """A progress line on stderr, kept apart from the results table on stdout."""
         print(f"  {name}: {text}", file=sys.stderr, flush=True)
-
-    def remark(self, metric: str, text: str) -> None:
-        """Say beside a metric in the table how it was measured when that is not the usual
-        way (e.g. "without backtest load"), so a number is never read for what it is not."""
-        self.remarks[metric] = text
 
 
 class Benchmark(Protocol):

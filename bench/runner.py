@@ -31,7 +31,6 @@ class Outcome:
     error: str | None = None
     missing: str | None = None
     seconds: float = 0.0
-    notes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,6 @@ class Row:
     goal: str
     ratio: str
     result: str
-    note: str = ""
 
 
 def select(benchmarks: Sequence[Benchmark], names: Sequence[str]) -> list[Benchmark]:
@@ -76,8 +74,6 @@ def run_all(benchmarks: Sequence[Benchmark], ctx: Context) -> list[Outcome]:
             traceback.print_exc(file=sys.stderr)
             print(f"[{bench.NAME}] FAILED: {outcome.error}", file=sys.stderr, flush=True)
         outcome.seconds = time.monotonic() - start
-        outcome.notes = {m.name: ctx.remarks[m.name] for m in bench.METRICS
-                         if m.name in ctx.remarks}
         outcomes.append(outcome)
     return outcomes
 
@@ -105,8 +101,7 @@ def table(benchmarks: Sequence[Benchmark], outcomes: Sequence[Outcome],
                 continue
             verdict = metric.judge(value)
             result = NONE if verdict is None else PASS if verdict else FAIL
-            rows.append(Row(metric.name, _number(value), metric.unit, metric.goal, "", result,
-                            outcome.notes.get(metric.name, "")))
+            rows.append(Row(metric.name, _number(value), metric.unit, metric.goal, "", result))
         for ratio in bench.RATIOS:
             num = current.get(ratio.numerator, elsewhere.get(ratio.numerator))
             den = current.get(ratio.denominator, elsewhere.get(ratio.denominator))
@@ -123,16 +118,16 @@ def table(benchmarks: Sequence[Benchmark], outcomes: Sequence[Outcome],
 
 
 def render(rows: Sequence[Row]) -> str:
-    """The table as aligned text (the note column only when a row has a note)."""
-    head = Row("metric", "value", "unit", "goal", "ratio", "result", "note")
+    """The table as aligned text."""
+    head = Row("metric", "value", "unit", "goal", "ratio", "result")
     cells = [head, *rows]
-    fields = [f for f in Row.__dataclass_fields__ if f != "note" or any(r.note for r in rows)]
-    widths = [max(len(getattr(r, f)) for r in cells) for f in fields]
+    widths = [max(len(getattr(r, f)) for r in cells) for f in Row.__dataclass_fields__]
     lines = []
     for i, row in enumerate(cells):
-        values = [getattr(row, f) for f in fields]
+        values = [getattr(row, f) for f in Row.__dataclass_fields__]
         lines.append("  ".join(v.rjust(w) if f in ("value", "ratio") else v.ljust(w)
-                               for v, w, f in zip(values, widths, fields, strict=True)).rstrip())
+                               for v, w, f in zip(values, widths, Row.__dataclass_fields__,
+                                                  strict=True)).rstrip())
         if i == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)

@@ -63,16 +63,3 @@ def test_names_select_a_benchmark_and_everything_under_it():
     assert select([FAST, PEER], []) == [FAST, PEER]
     with pytest.raises(ValueError, match="unknown benchmark nope"):
         select([FAST, PEER], ["nope"])
-
-
-def test_a_remark_shows_beside_its_metric_and_the_note_column_only_then(ctx, capsys):
-    def remarked(ctx):
-        ctx.remark("fast.rate", "without the peer")
-        return {"fast.rate": 100.0}
-
-    assert main([fake("fast", remarked, [Metric("fast.rate", "1/s")])], ctx) == 0
-    out = capsys.readouterr().out.splitlines()
-    assert out[1].split() == ["metric", "value", "unit", "goal", "ratio", "result", "note"]
-    assert next(r for r in out if r.startswith("fast.rate")).endswith("without the peer")
-    assert main([FAST], dataclasses.replace(ctx, remarks={})) == 0
-    assert "note" not in capsys.readouterr().out
