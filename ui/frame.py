@@ -10,7 +10,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from ui.link import Link
-from ui.theme import PRIORITY_SHAPES, Palette, alarm_colours
+from ui.theme import PRIORITY_SHAPES, Palette, alarm_colours, named
 
 
 def top_alarm(alarms: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -27,16 +27,16 @@ class Frame(QWidget):
     def __init__(self, link: Link, palette: Palette, title: str,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.palette = palette
+        self.theme = palette
         self._link = link
         self._title = title
         self._mode = ""
         self._alarms: list[dict[str, Any]] = []
 
-        header = QFrame(objectName="header")
-        self.title = QLabel(objectName="headerTitle")
-        self.runtime = QLabel(objectName="headerInfo")
-        self.clock = QLabel(objectName="headerInfo")
+        header = named(QFrame(), "header")
+        self.title = named(QLabel(), "headerTitle")
+        self.runtime = named(QLabel(), "headerInfo")
+        self.clock = named(QLabel(), "headerInfo")
         row = QHBoxLayout(header)
         row.setContentsMargins(16, 8, 16, 8)
         row.setSpacing(24)
@@ -45,7 +45,7 @@ class Frame(QWidget):
         row.addWidget(self.runtime)
         row.addWidget(self.clock)
 
-        self.banner = QLabel(objectName="banner")
+        self.banner = named(QLabel(), "banner")
         self.banner.setWordWrap(True)
         self.banner.hide()
 
@@ -81,7 +81,7 @@ class Frame(QWidget):
         self.clock.setText(time.strftime("%H:%M:%S"))
 
     def _refresh(self) -> None:
-        p = self.palette
+        p = self.theme
         mode = {"automatic": self.tr("AUTOMATIC"), "manual": self.tr("MANUAL")}.get(
             self._mode, self._mode.upper())
         self.title.setText(f"{self._title} · {mode}" if mode and not self._link.stale

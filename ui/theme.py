@@ -7,8 +7,12 @@ for abnormal states and alarm priorities, and always comes with a shape and a wo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
 from PySide6.QtGui import QFont, QFontDatabase, QScreen
+from PySide6.QtWidgets import QWidget
+
+W = TypeVar("W", bound=QWidget)
 
 MM_PER_INCH = 25.4
 TOUCH_TARGET_MM = 12.0
@@ -105,3 +109,9 @@ QHeaderView::section {{
 QScrollBar:vertical {{ width: {target_px // 2}px; background: {p.background}; }}
 QScrollBar::handle:vertical {{ background: {p.outline}; min-height: {target_px}px; }}
 """
+
+
+def named(widget: W, name: str) -> W:
+    """`widget` with an object name, for the style sheet's #name selectors."""
+    widget.setObjectName(name)
+    return widget

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
     QButtonGroup,
@@ -17,7 +19,7 @@ from PySide6.QtWidgets import (
 from ui.frame import Frame
 from ui.link import Link
 from ui.pages.connections import ConnectionsPage
-from ui.theme import LIGHT, TOUCH_GAP_MM, TOUCH_TARGET_MM, Palette, px_for_mm, style_sheet
+from ui.theme import LIGHT, TOUCH_GAP_MM, TOUCH_TARGET_MM, Palette, named, px_for_mm, style_sheet
 
 MIN_TARGET_PX = 44
 """Never smaller than this, whatever DPI the screen reports."""
@@ -26,11 +28,14 @@ MIN_TARGET_PX = 44
 class MainWindow(QMainWindow):
     """Frame on top, rail on the left, the selected page in the rest."""
 
+    closed = Signal()
+    """The window was closed (the app then detaches; the runtime keeps running)."""
+
     def __init__(self, link: Link, palette: Palette = LIGHT, title: str = "Lineside",
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.link = link
-        self.palette = palette
+        self.theme = palette
         screen = self.screen()
         self.target_px = max(MIN_TARGET_PX, px_for_mm(screen, TOUCH_TARGET_MM))
         gap_px = max(6, px_for_mm(screen, TOUCH_GAP_MM))
@@ -41,14 +46,14 @@ class MainWindow(QMainWindow):
         self.pages = QStackedWidget()
         self.connections_page = ConnectionsPage(link, palette, self.target_px)
 
-        rail = QFrame(objectName="rail")
+        rail = named(QFrame(), "rail")
         rail_layout = QVBoxLayout(rail)
         rail_layout.setContentsMargins(gap_px, gap_px, gap_px, gap_px)
         rail_layout.setSpacing(gap_px)
         self.rail_buttons = QButtonGroup(self)
         self.rail_buttons.setExclusive(True)
         for glyph, name, page in (("⇄", self.tr("Connections"), self.connections_page),):
-            button = QToolButton(objectName="railButton")
+            button = named(QToolButton(), "railButton")
             button.setText(f"{glyph}\n{name}")
             button.setCheckable(True)
             button.setMinimumSize(self.target_px * 2, self.target_px * 3 // 2)
@@ -71,6 +76,15 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.frame)
         layout.addLayout(body, 1)
         self.setCentralWidget(central)
+
+    def enter_kiosk(self) -> None:
+        """Full screen with no window controls (a panel PC's kiosk)."""
+        self.setWindowFlags(self.windowFlags() | Qt.WindowType.FramelessWindowHint)
+        self.showFullScreen()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.closed.emit()
+        super().closeEvent(event)
 
 
 def apply_font(app: QApplication) -> None:

@@ -9,7 +9,7 @@ import time
 import pytest
 from PySide6.QtCore import Qt
 
-from runtime.client import Credentials
+from app.main import local_target
 from tests.ui.support import eventually, free_port
 from ui.link import Link, Target
 from ui.tag_table import TagTableModel
@@ -21,14 +21,17 @@ TAG = "P101.vibration"
 @pytest.fixture
 async def hmi(qtbot, runtime_process):
     """A runtime process on a fixed port (so it can come back on it), a link attached to
-    it with the local token, and the main window at 1280x800."""
+    it as `lineside` attaches (its data folder's endpoint and token files), and the main
+    window at 1280x800."""
     runtime = await runtime_process(api={"port": free_port()}, users=False)
     link = Link()
     window = MainWindow(link)
     qtbot.addWidget(window)
     window.resize(1280, 800)
     window.show()
-    link.attach(Target(runtime.url, Credentials(token=runtime.token)))
+    url, fingerprint, credentials, _folder = local_target(runtime.config, runtime.data_dir)
+    assert url == runtime.url
+    link.attach(Target(url, credentials, fingerprint))
     try:
         yield runtime, link, window
     finally:
@@ -58,8 +61,9 @@ async def test_live_values_then_stale_at_once_then_back_within_5_s(hmi):
     assert shown(window, TAG, TagTableModel.VALUE).endswith("mm/s")
     assert shown(window, TAG, TagTableModel.QUALITY) == "✓ Good"
     connections = window.connections_page.connections
-    await eventually(lambda: connections.rowCount() == 2, 10, "both connections listed")
-    assert connections.state_text(connections._rows[0]) == "● Connected"
+    await eventually(lambda: connections.rowCount() == 2 and all(
+        connections.state_text(row) == "● Connected" for row in connections._rows), 10,
+        "both connections shown connected")
 
     await runtime.stop()
     await eventually(lambda: "Runtime lost" in window.frame.banner_text(), 5, "the banner")

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 from ui.connection_table import ConnectionTableModel
 from ui.link import Link
 from ui.tag_table import TagTableModel
-from ui.theme import Palette
+from ui.theme import Palette, named
 
 
 def _table(model: QSortFilterProxyModel, row_px: int) -> QTableView:
@@ -49,7 +49,7 @@ class ConnectionsPage(QWidget):
         tags_proxy = QSortFilterProxyModel(self)
         tags_proxy.setSourceModel(self.tags)
 
-        title = QLabel(self.tr("Connections and tags"), objectName="pageTitle")
+        title = named(QLabel(self.tr("Connections and tags")), "pageTitle")
         self.connection_view = _table(connections_proxy, row_px)
         header = self.connection_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
@@ -72,7 +72,7 @@ class ConnectionsPage(QWidget):
         layout.setContentsMargins(16, 12, 16, 16)
         layout.setSpacing(8)
         layout.addWidget(title)
-        layout.addWidget(QLabel(self.tr("Connections"), objectName="sectionTitle"))
+        layout.addWidget(named(QLabel(self.tr("Connections")), "sectionTitle"))
         layout.addWidget(self.connection_view)
-        layout.addWidget(QLabel(self.tr("Tags"), objectName="sectionTitle"))
+        layout.addWidget(named(QLabel(self.tr("Tags")), "sectionTitle"))
         layout.addWidget(self.tag_view, 1)
