@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import AsyncIterator
+from types import SimpleNamespace
 from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import pytest_asyncio
 import qasync
 from PySide6.QtWidgets import QApplication
+
+from runtime.demo import SimProcess
 
 
 class TestLoop(qasync.QEventLoop):
@@ -34,3 +39,12 @@ def pytest_asyncio_loop_factories(config, item):
     def qasync_loop() -> qasync.QEventLoop:
         return TestLoop(QApplication.instance() or QApplication([]))
     return {"qasync": qasync_loop}
+
+
+@pytest_asyncio.fixture
+async def sim_plant(tmp_path) -> AsyncIterator[SimpleNamespace]:
+    """The simulated plant as a process of its own, as in the demo: the HMI's tests run
+    Qt's event loop, whose passes between fixtures and tests would step an in-process
+    plant's tasks with no running loop (the plant then stops changing)."""
+    async with SimProcess(log_path=tmp_path / "sim.log") as endpoints:
+        yield SimpleNamespace(**endpoints)
