@@ -12,6 +12,9 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from ui.link import Link
 from ui.theme import PRIORITY_SHAPES, Palette, alarm_colours, named
 
+NOTICE_S = 8
+"""How long the notice of a successful action stays."""
+
 
 def top_alarm(alarms: list[dict[str, Any]]) -> dict[str, Any] | None:
     """The alarm for the banner: the first (most important) active one not shelved."""
@@ -19,6 +22,18 @@ def top_alarm(alarms: list[dict[str, Any]]) -> dict[str, Any] | None:
         if alarm.get("active") and alarm.get("state") != "shelved":
             return alarm
     return None
+
+
+def alarm_counts_text(widget: QWidget, alarms: list[dict[str, Any]]) -> str:
+    """"▲ 3 active · ⏸ 1 shelved" for the header and the alarms page ("" when none)."""
+    active = sum(1 for a in alarms if a.get("active") and a.get("state") != "shelved")
+    shelved = sum(1 for a in alarms if a.get("state") == "shelved")
+    parts = []
+    if active:
+        parts.append(widget.tr("▲ {n} active").format(n=active))
+    if shelved:
+        parts.append(widget.tr("⏸ {n} shelved").format(n=shelved))
+    return " · ".join(parts)
 
 
 class Frame(QWidget):
@@ -35,6 +50,8 @@ class Frame(QWidget):
 
         header = named(QFrame(), "header")
         self.title = named(QLabel(), "headerTitle")
+        self.counts = named(QLabel(), "headerInfo")
+        self.plcs = named(QLabel(), "headerInfo")
         self.runtime = named(QLabel(), "headerInfo")
         self.clock = named(QLabel(), "headerInfo")
         row = QHBoxLayout(header)
@@ -42,20 +59,31 @@ class Frame(QWidget):
         row.setSpacing(24)
         row.addWidget(self.title)
         row.addStretch(1)
-        row.addWidget(self.runtime)
-        row.addWidget(self.clock)
+        for label in (self.counts, self.plcs, self.runtime, self.clock):
+            row.addWidget(label)
 
         self.banner = named(QLabel(), "banner")
         self.banner.setWordWrap(True)
         self.banner.hide()
+        self.notice = named(QLabel(), "notice")
+        self.notice.setWordWrap(True)
+        self.notice.hide()
+        self._notice_timer = QTimer(self)
+        self._notice_timer.setSingleShot(True)
+        self._notice_timer.timeout.connect(self.notice.hide)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(header)
         layout.addWidget(self.banner)
+        layout.addWidget(self.notice)
 
         link.connected.connect(self._refresh)
+        link.connections_changed.connect(lambda _statuses: self._refresh())
+        link.acted.connect(lambda what, result: self.tell(f"✓ {what}: {result}"))
+        link.refused.connect(lambda what, why: self.tell(
+            self.tr("✕ {what} — refused: {why}").format(what=what, why=why), refused=True))
         link.lost.connect(lambda _reason: self._refresh())
         link.alarms_changed.connect(self._on_alarms)
         link.line_mode_changed.connect(self._on_mode)
@@ -68,6 +96,22 @@ class Frame(QWidget):
     def banner_text(self) -> str:
         """What the banner says now ("" when it is hidden)."""
         return self.banner.text() if not self.banner.isHidden() else ""
+
+    def tell(self, text: str, refused: bool = False) -> None:
+        """Say what happened to an action, for NOTICE_S (refusals stay until replaced)."""
+        self.notice.setText(text)
+        self.notice.setProperty("refused", refused)
+        self.notice.style().unpolish(self.notice)
+        self.notice.style().polish(self.notice)
+        self.notice.show()
+        if refused:
+            self._notice_timer.stop()
+        else:
+            self._notice_timer.start(NOTICE_S * 1000)
+
+    def notice_text(self) -> str:
+        """What the notice line says now ("" when it is hidden)."""
+        return self.notice.text() if not self.notice.isHidden() else ""
 
     def _on_alarms(self, alarms: list[dict[str, Any]]) -> None:
         self._alarms = alarms
@@ -87,6 +131,8 @@ class Frame(QWidget):
         self.title.setText(f"{self._title} · {mode}" if mode and not self._link.stale
                            else self._title)
         if self._link.stale:
+            self.counts.setText("")
+            self.plcs.setText("")
             self.runtime.setText(self.tr("⌀ Runtime lost"))
             self._show_banner(self.tr("▲ Runtime lost — reconnecting…   values are stale"),
                               p.medium, p.on_low)
@@ -94,6 +140,10 @@ class Frame(QWidget):
         role = self._link.role
         self.runtime.setText(self.tr("● Runtime connected · {role}").format(role=role)
                              if role else self.tr("● Runtime connected"))
+        self.counts.setText(alarm_counts_text(self, self._alarms))
+        self.plcs.setText("   ".join(
+            ("● " if status.get("state") == "connected" else "✕ ") + name
+            for name, status in sorted(self._link.connections.items())))
         alarm = top_alarm(self._alarms)
         if alarm is None:
             self.banner.hide()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +26,7 @@ log = logging.getLogger(__name__)
 WATCH_S = 0.1
 """How often the link checks that the client is still connected."""
 RETRY_CAP_S = 2.0
-TOPICS = ("tags/*", "connections", "alarms", "line")
+TOPICS = ("tags/*", "connections", "alarms", "line", "sync")
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,12 @@ class Link(QObject):
     alarms_changed = Signal(list)
     """Every alarm not normal, most important first."""
     line_mode_changed = Signal(str)
+    sync_changed = Signal(dict)
+    """The store-and-forward status (as sync.status), about once a second."""
+    acted = Signal(str, str)
+    """An action asked of the runtime succeeded: (what was asked, what happened), in words."""
+    refused = Signal(str, str)
+    """An action asked of the runtime failed: (what was asked, why), in words."""
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -61,6 +68,15 @@ class Link(QObject):
         self.last_error = ""
         self._up = False
         self._task: asyncio.Task[None] | None = None
+        self._actions: set[asyncio.Task[Any]] = set()
+        # The latest of each retained topic, for pages built after it arrived.
+        self.tags: list[dict[str, Any]] = []
+        self.alarms: list[dict[str, Any]] = []
+        self.line_mode = ""
+        self.sync: dict[str, Any] = {}
+        self.connections: dict[str, dict[str, Any]] = {}
+        self.values: dict[str, tuple[float, Any, int]] = {}
+        """Each tag's latest (ts, value, quality) as published."""
 
     @property
     def stale(self) -> bool:
@@ -80,12 +96,49 @@ class Link(QObject):
         self._task = asyncio.get_running_loop().create_task(self._run(target),
                                                             name=f"hmi-link:{target.url}")
 
+    def act(self, what: str, request: Callable[[RuntimeClient], Awaitable[Any]],
+            done: Callable[[Any], str] | None = None) -> asyncio.Task[Any] | None:
+        """Ask the runtime for something on the operator's behalf and tell what happened:
+        `acted(what, done(result))` or `refused(what, why)`. `what` names the action in words
+        ("Acknowledge P101.health"); `request` gets the client. None when not connected."""
+        client = self.client
+        if client is None or self.stale:
+            self.refused.emit(what, self.tr("the runtime is not connected"))
+            return None
+
+        async def run() -> Any:
+            try:
+                result = await request(client)
+            except ApiError as exc:
+                self.refused.emit(what, exc.message)
+                raise
+            except (Disconnected, TimeoutError) as exc:
+                self.refused.emit(what, str(exc) or self.tr("no answer from the runtime"))
+                raise
+            self.acted.emit(what, done(result) if done else self.tr("done"))
+            return result
+
+        task = asyncio.get_running_loop().create_task(run(), name=f"hmi-act:{what}")
+        self._actions.add(task)
+        task.add_done_callback(self._action_done)
+        return task
+
+    def _action_done(self, task: asyncio.Task[Any]) -> None:
+        self._actions.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            error = task.exception()
+            if not isinstance(error, (ApiError, Disconnected, TimeoutError)):
+                log.error("hmi.act_failed task=%s", task.get_name(), exc_info=error)
+
     async def close(self) -> None:
         """Detach: stop the client and every task (the runtime keeps running)."""
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
+        for action in list(self._actions):
+            action.cancel()
+        await asyncio.gather(*self._actions, return_exceptions=True)
         self._set_down("the HMI closed the link")
 
     async def _run(self, target: Target) -> None:
@@ -127,6 +180,7 @@ class Link(QObject):
                     self._up = True
                     self.last_error = ""
                     log.info("hmi.link.connected url=%s", client.url)
+                    self.tags = list(tags)
                     self.connected.emit()
                     self.tags_defined.emit(tags)
             elif not client.connected and self._up:
@@ -147,11 +201,19 @@ class Link(QObject):
 
     def _deliver(self, topic: str, data: Any) -> None:
         if topic.startswith("tags/"):
-            self.tag_value.emit(topic[len("tags/"):], float(data.get("ts") or 0.0),
-                                data.get("value"), int(data.get("quality", 3)))
+            tag, ts = topic[len("tags/"):], float(data.get("ts") or 0.0)
+            value, quality = data.get("value"), int(data.get("quality", 3))
+            self.values[tag] = (ts, value, quality)
+            self.tag_value.emit(tag, ts, value, quality)
         elif topic == "connections":
-            self.connections_changed.emit(dict(data))
+            self.connections = dict(data)
+            self.connections_changed.emit(self.connections)
         elif topic == "alarms":
-            self.alarms_changed.emit(list(data))
+            self.alarms = list(data)
+            self.alarms_changed.emit(self.alarms)
         elif topic == "line":
-            self.line_mode_changed.emit(str(data.get("mode", "")))
+            self.line_mode = str(data.get("mode", ""))
+            self.line_mode_changed.emit(self.line_mode)
+        elif topic == "sync":
+            self.sync = dict(data)
+            self.sync_changed.emit(self.sync)

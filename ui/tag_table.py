@@ -193,7 +193,7 @@ class TagTableModel(QAbstractTableModel):
             return self._display(row, column)
         live = column in self.LIVE_COLUMNS
         stale = live and self.stale(row)
-        if role == Qt.ItemDataRole.FontRole and column in (self.VALUE, self.TIME):
+        if role == Qt.ItemDataRole.FontRole and column == self.VALUE:
             return self._stale_font if stale else self._font
         if role == Qt.ItemDataRole.ForegroundRole and stale:
             return QBrush(QColor(self.palette.secondary))

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TypeVar
 
-from PySide6.QtGui import QFont, QFontDatabase, QScreen
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QIcon, QPainter, QPixmap, QScreen
 from PySide6.QtWidgets import QWidget
 
 W = TypeVar("W", bound=QWidget)
@@ -95,6 +96,8 @@ QToolButton#railButton:checked {{
     font-weight: 600;
 }}
 QLabel#banner {{ padding: 8px 16px; font-size: {VALUE_PX}px; font-weight: 600; }}
+QLabel#notice {{ padding: 6px 16px; background: {p.panel}; border-bottom: 1px solid {p.outline}; }}
+QLabel#notice[refused="true"] {{ color: {p.critical}; font-weight: 600; }}
 QLabel#pageTitle {{ font-size: {HEADER_PX}px; font-weight: 600; }}
 QLabel#sectionTitle {{ color: {p.secondary}; font-weight: 600; padding-top: 8px; }}
 QTableView {{
@@ -102,6 +105,7 @@ QTableView {{
     gridline-color: {p.background}; border: 1px solid {p.outline};
     selection-background-color: {p.selection}; selection-color: {p.text};
 }}
+QTableView::item {{ padding: 0px 8px; }}
 QHeaderView::section {{
     background: {p.background}; color: {p.secondary}; border: none;
     border-bottom: 1px solid {p.outline}; padding: 6px 8px; font-weight: 600;
@@ -109,6 +113,20 @@ QHeaderView::section {{
 QScrollBar:vertical {{ width: {target_px // 2}px; background: {p.background}; }}
 QScrollBar::handle:vertical {{ background: {p.outline}; min-height: {target_px}px; }}
 """
+
+
+def glyph_icon(glyph: str, px: int, colour: str) -> QIcon:
+    """An icon drawn from a text glyph (the rail's symbols), `px` square, in `colour`."""
+    pixmap = QPixmap(px, px)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    font = painter.font()
+    font.setPixelSize(round(px * 0.8))
+    painter.setFont(font)
+    painter.setPen(QColor(colour))
+    painter.drawText(pixmap.rect(), Qt.AlignmentFlag.AlignCenter, glyph)
+    painter.end()
+    return QIcon(pixmap)
 
 
 def named(widget: W, name: str) -> W:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -19,7 +19,16 @@ from PySide6.QtWidgets import (
 from ui.frame import Frame
 from ui.link import Link
 from ui.pages.connections import ConnectionsPage
-from ui.theme import LIGHT, TOUCH_GAP_MM, TOUCH_TARGET_MM, Palette, named, px_for_mm, style_sheet
+from ui.theme import (
+    LIGHT,
+    TOUCH_GAP_MM,
+    TOUCH_TARGET_MM,
+    Palette,
+    glyph_icon,
+    named,
+    px_for_mm,
+    style_sheet,
+)
 
 MIN_TARGET_PX = 44
 """Never smaller than this, whatever DPI the screen reports."""
@@ -45,6 +54,11 @@ class MainWindow(QMainWindow):
         self.frame = Frame(link, palette, title)
         self.pages = QStackedWidget()
         self.connections_page = ConnectionsPage(link, palette, self.target_px)
+        # The rail, top to bottom: (glyph, name, page). Each page takes (link, palette,
+        # target_px) and is a thin view over its view-models.
+        rail_pages: list[tuple[str, str, QWidget]] = [
+            ("⇄", self.tr("Connections"), self.connections_page),
+        ]
 
         rail = named(QFrame(), "rail")
         rail_layout = QVBoxLayout(rail)
@@ -52,9 +66,12 @@ class MainWindow(QMainWindow):
         rail_layout.setSpacing(gap_px)
         self.rail_buttons = QButtonGroup(self)
         self.rail_buttons.setExclusive(True)
-        for glyph, name, page in (("⇄", self.tr("Connections"), self.connections_page),):
+        for glyph, name, page in rail_pages:
             button = named(QToolButton(), "railButton")
-            button.setText(f"{glyph}\n{name}")
+            button.setText(name)
+            button.setIcon(glyph_icon(glyph, self.target_px, palette.text))
+            button.setIconSize(QSize(self.target_px * 2 // 3, self.target_px * 2 // 3))
+            button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextUnderIcon)
             button.setCheckable(True)
             button.setMinimumSize(self.target_px * 2, self.target_px * 3 // 2)
             index = self.pages.addWidget(page)
@@ -63,6 +80,7 @@ class MainWindow(QMainWindow):
             rail_layout.addWidget(button)
         rail_layout.addStretch(1)
         self.rail_buttons.button(0).setChecked(True)
+        self.rail_pages = rail_pages
 
         body = QHBoxLayout()
         body.setContentsMargins(0, 0, 0, 0)
@@ -76,6 +94,12 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.frame)
         layout.addLayout(body, 1)
         self.setCentralWidget(central)
+
+    def show_page(self, page: QWidget) -> None:
+        """Bring `page` to the front, as a tap on its rail button does."""
+        index = self.pages.indexOf(page)
+        self.pages.setCurrentIndex(index)
+        self.rail_buttons.button(index).setChecked(True)
 
     def enter_kiosk(self) -> None:
         """Full screen with no window controls (a panel PC's kiosk)."""
