@@ -1,0 +1,1 @@
+"""The HMI's pages: thin widgets over the link and their table models."""

@@ -1,0 +1,135 @@
+"""The one theme module: ISA-101 grey palettes (light, dark), sizes, fonts and style sheet.
+
+Widgets take colours and sizes from here only (HMI-STYLE.md): grey is normal, colour is kept
+for abnormal states and alarm priorities, and always comes with a shape and a word.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeVar
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QIcon, QPainter, QPixmap, QScreen
+from PySide6.QtWidgets import QWidget
+
+W = TypeVar("W", bound=QWidget)
+
+MM_PER_INCH = 25.4
+TOUCH_TARGET_MM = 12.0
+TOUCH_GAP_MM = 2.0
+LABEL_PX = 15
+VALUE_PX = 18
+HEADER_PX = 20
+
+
+@dataclass(frozen=True)
+class Palette:
+    """The colours of one theme (HMI-STYLE.md's table)."""
+
+    name: str
+    background: str
+    panel: str
+    outline: str
+    text: str
+    secondary: str
+    selection: str
+    critical: str = "#D0021B"
+    medium: str = "#F5A623"
+    low: str = "#F8E71C"
+    stale: str = "#8C8C8C"
+    on_alarm: str = "#FFFFFF"
+    on_low: str = "#1A1A1A"
+
+
+LIGHT = Palette("light", background="#D4D4D4", panel="#E6E6E6", outline="#8C8C8C",
+                text="#1A1A1A", secondary="#5F5F5F", selection="#C4C4C4")
+DARK = Palette("dark", background="#2B2B2B", panel="#3A3A3A", outline="#6E6E6E",
+               text="#E8E8E8", secondary="#A0A0A0", selection="#4A4A4A")
+THEMES = {p.name: p for p in (LIGHT, DARK)}
+
+PRIORITY_SHAPES = {"critical": "◆", "high": "◆", "medium": "▲", "low": "●"}
+"""The shape that goes with each alarm priority, so colour is never the only cue."""
+
+
+def alarm_colours(palette: Palette, priority: str) -> tuple[str, str]:
+    """(background, text) of an alarm of `priority`."""
+    if priority in ("critical", "high"):
+        return palette.critical, palette.on_alarm
+    if priority == "medium":
+        return palette.medium, palette.on_low
+    return palette.low, palette.on_low
+
+
+def px_for_mm(screen: QScreen | None, mm: float) -> int:
+    """Pixels for a physical length on `screen` (96 DPI when Qt knows no screen)."""
+    dpi = screen.physicalDotsPerInch() if screen is not None else 96.0
+    if not 50.0 <= dpi <= 600.0:  # offscreen and some panels report nonsense
+        dpi = 96.0
+    return round(mm * dpi / MM_PER_INCH)
+
+
+def value_font(px: int = VALUE_PX) -> QFont:
+    """The font of changing numbers: the system font with tabular figures."""
+    font = QFontDatabase.systemFont(QFontDatabase.SystemFont.GeneralFont)
+    font.setPixelSize(px)
+    font.setFeature(QFont.Tag("tnum"), 1)
+    return font
+
+
+def style_sheet(palette: Palette, target_px: int) -> str:
+    """The application's style sheet for `palette`, with touch targets of `target_px`."""
+    p = palette
+    return f"""
+QWidget {{ background: {p.background}; color: {p.text}; font-size: {LABEL_PX}px; }}
+QFrame#header {{ background: {p.panel}; border-bottom: 1px solid {p.outline}; }}
+QLabel#headerTitle {{ font-size: {HEADER_PX}px; font-weight: 600; background: transparent; }}
+QLabel#headerInfo {{ color: {p.secondary}; background: transparent; }}
+QFrame#rail {{ background: {p.panel}; border-right: 1px solid {p.outline}; }}
+QToolButton#railButton {{
+    background: transparent; border: 1px solid transparent; border-radius: 4px;
+    min-width: {target_px}px; min-height: {target_px}px; padding: 6px 4px;
+    font-size: {LABEL_PX - 1}px; color: {p.secondary};
+}}
+QToolButton#railButton:checked {{
+    background: {p.background}; border: 1px solid {p.outline}; color: {p.text};
+    font-weight: 600;
+}}
+QLabel#banner {{ padding: 8px 16px; font-size: {VALUE_PX}px; font-weight: 600; }}
+QLabel#notice {{ padding: 6px 16px; background: {p.panel}; border-bottom: 1px solid {p.outline}; }}
+QLabel#notice[refused="true"] {{ color: {p.critical}; font-weight: 600; }}
+QLabel#pageTitle {{ font-size: {HEADER_PX}px; font-weight: 600; }}
+QLabel#sectionTitle {{ color: {p.secondary}; font-weight: 600; padding-top: 8px; }}
+QTableView {{
+    background: {p.panel}; alternate-background-color: {p.panel};
+    gridline-color: {p.background}; border: 1px solid {p.outline};
+    selection-background-color: {p.selection}; selection-color: {p.text};
+}}
+QTableView::item {{ padding: 0px 8px; }}
+QHeaderView::section {{
+    background: {p.background}; color: {p.secondary}; border: none;
+    border-bottom: 1px solid {p.outline}; padding: 6px 8px; font-weight: 600;
+}}
+QScrollBar:vertical {{ width: {target_px // 2}px; background: {p.background}; }}
+QScrollBar::handle:vertical {{ background: {p.outline}; min-height: {target_px}px; }}
+"""
+
+
+def glyph_icon(glyph: str, px: int, colour: str) -> QIcon:
+    """An icon drawn from a text glyph (the rail's symbols), `px` square, in `colour`."""
+    pixmap = QPixmap(px, px)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    font = painter.font()
+    font.setPixelSize(round(px * 0.8))
+    painter.setFont(font)
+    painter.setPen(QColor(colour))
+    painter.drawText(pixmap.rect(), Qt.AlignmentFlag.AlignCenter, glyph)
+    painter.end()
+    return QIcon(pixmap)
+
+
+def named(widget: W, name: str) -> W:
+    """`widget` with an object name, for the style sheet's #name selectors."""
+    widget.setObjectName(name)
+    return widget
