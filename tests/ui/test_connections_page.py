@@ -9,7 +9,7 @@ import time
 import pytest
 from PySide6.QtCore import Qt
 
-from app.main import local_target
+from app.local import find_runtime
 from tests.ui.support import eventually, free_port
 from ui.link import Link, Target
 from ui.tag_table import TagTableModel
@@ -29,9 +29,9 @@ async def hmi(qtbot, runtime_process):
     qtbot.addWidget(window)
     window.resize(1280, 800)
     window.show()
-    url, fingerprint, credentials, _folder = local_target(runtime.config, runtime.data_dir)
-    assert url == runtime.url
-    link.attach(Target(url, credentials, fingerprint))
+    found = find_runtime(runtime.data_dir)
+    assert found.url == runtime.url
+    link.attach(Target(found.url, found.credentials, found.fingerprint))
     try:
         yield runtime, link, window
     finally:
