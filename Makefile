@@ -14,7 +14,7 @@ UV     := uv>=0.13,<0.14
 LOCK_FLAGS ?=
 comma  := ,
 
-.PHONY: demo test bench lint broker qtlibs lock docs clean
+.PHONY: demo test bench lint broker qtlibs lock docs screenshots clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -80,6 +80,10 @@ docs: $(STAMP)
 	mv docs/project-format.md.tmp docs/project-format.md
 	$(PY) -m runtime.api.docs > docs/api.md.tmp
 	mv docs/api.md.tmp docs/api.md
+
+# Every page of the HMI from a real demo runtime, both themes, 1280x800 and 1920x1080.
+screenshots: $(STAMP) qtlibs
+	$(PY) -m app.screenshots --out docs/screenshots
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache

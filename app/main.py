@@ -91,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
+    app.setQuitOnLastWindowClosed(False)  # the loop ends when run() returns, not before
     app.setApplicationName("Lineside")
     apply_font(app)
     loop = qasync.QEventLoop(app)

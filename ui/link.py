@@ -13,9 +13,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
@@ -30,6 +30,7 @@ from runtime.client import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 WATCH_S = 0.1
 """How often the link checks that the client is still connected."""
@@ -129,7 +130,12 @@ class Link(QObject):
             self.acted.emit(what, done(result) if done else self.tr("done"))
             return result
 
-        task = asyncio.get_running_loop().create_task(run(), name=f"hmi-act:{what}")
+        return self.spawn(run(), f"act:{what}")
+
+    def spawn(self, work: Coroutine[Any, Any, T], name: str) -> asyncio.Task[T]:
+        """Run `work` (a page's read or action) on the loop; cancelled when the link closes,
+        and logged if it fails with anything but an API error."""
+        task = asyncio.get_running_loop().create_task(work, name=f"hmi:{name}")
         self._actions.add(task)
         task.add_done_callback(self._action_done)
         return task

@@ -88,7 +88,8 @@ QLabel#headerInfo {{ color: {p.secondary}; background: transparent; }}
 QFrame#rail {{ background: {p.panel}; border-right: 1px solid {p.outline}; }}
 QToolButton#railButton {{
     background: transparent; border: 1px solid transparent; border-radius: 4px;
-    min-width: {target_px}px; min-height: {target_px}px; padding: 6px 4px;
+    min-width: {target_px * 2}px; max-width: {target_px * 2}px; min-height: {target_px}px;
+    padding: 6px 4px;
     font-size: {LABEL_PX - 1}px; color: {p.secondary};
 }}
 QToolButton#railButton:checked {{
@@ -98,6 +99,9 @@ QToolButton#railButton:checked {{
 QLabel#banner {{ padding: 8px 16px; font-size: {VALUE_PX}px; font-weight: 600; }}
 QLabel#notice {{ padding: 6px 16px; background: {p.panel}; border-bottom: 1px solid {p.outline}; }}
 QLabel#notice[refused="true"] {{ color: {p.critical}; font-weight: 600; }}
+QFrame#panel {{ background: {p.panel}; border: 1px solid {p.outline}; border-radius: 4px; }}
+QFrame#panel QLabel {{ background: transparent; }}
+QLabel#fieldLabel {{ color: {p.secondary}; }}
 QLabel#pageTitle {{ font-size: {HEADER_PX}px; font-weight: 600; }}
 QLabel#sectionTitle {{ color: {p.secondary}; font-weight: 600; padding-top: 8px; }}
 QTableView {{

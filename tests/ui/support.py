@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import pytest
+
+from app.local import find_runtime
+from ui.link import Link, Target
+from ui.window import MainWindow
 
 POLL_S = 0.02
 
@@ -31,3 +36,23 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@contextlib.asynccontextmanager
+async def attached_window(runtime, credentials=None) -> AsyncIterator[MainWindow]:
+    """The main window at 1280x800 with a link attached to `runtime` (a RuntimeProcess) as
+    `lineside` attaches: through its data folder's endpoint and, without `credentials`, its
+    local token. On leaving, the link is closed before the window (no signal reaches a
+    deleted widget)."""
+    found = find_runtime(runtime.data_dir)
+    link = Link()
+    window = MainWindow(link)
+    window.resize(1280, 800)
+    window.show()
+    link.attach(Target(found.url, credentials or found.credentials, found.fingerprint))
+    try:
+        yield window
+    finally:
+        await link.close()
+        window.close()
+        window.deleteLater()

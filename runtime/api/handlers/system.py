@@ -16,8 +16,10 @@ def sync_state(runtime: Runtime) -> dict[str, Any]:
     forwarder = runtime.forwarder
     if forwarder is None:
         stats = runtime.store.outbox_stats()
+        oldest = stats.oldest_ts
         return {"broker_state": "disabled", "queue_records": stats.records,
-                "queue_bytes": stats.bytes, "dropped_records": stats.dropped_records}
+                "queue_bytes": stats.bytes, "dropped_records": stats.dropped_records,
+                "oldest_age_s": max(0.0, time.time() - oldest) if oldest is not None else 0.0}
     return dict(as_json(forwarder.status()))
 
 
