@@ -18,8 +18,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import os
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -36,6 +38,9 @@ from app.local import (
 from app.remote import KnownRuntimes
 from runtime.client import Credentials, fetch_fingerprint
 from runtime.logs import setup_logging
+
+STARTED = time.monotonic()
+log = logging.getLogger("lineside.hmi")
 
 if TYPE_CHECKING:
     from ui.link import Link, Target
@@ -112,6 +117,7 @@ async def run(args: argparse.Namespace, window: MainWindow, link: Link) -> int:
     else:
         window.resize(1280, 800)
         window.show()
+    _log_first_paint(window, link)
     started: LocalRuntime | None = None
     if args.connect:
         if not await attach_remote(args, window, link):
@@ -133,6 +139,19 @@ async def run(args: argparse.Namespace, window: MainWindow, link: Link) -> int:
               file=sys.stderr)
         await stop_runtime(started.pid)
     return 0
+
+
+def _log_first_paint(window: MainWindow, link: Link) -> None:
+    """Log `hmi.first_value_painted` once the first live value is on screen (the cold
+    start's end, as the bench measures it)."""
+    def painted(*_sample: object) -> None:
+        if link.stale:
+            return
+        link.tag_value.disconnect(painted)
+        window.repaint()
+        log.info("hmi.first_value_painted after_s=%.3f", time.monotonic() - STARTED)
+
+    link.tag_value.connect(painted)
 
 
 async def local_runtime(args: argparse.Namespace, window: MainWindow
