@@ -148,8 +148,9 @@ def _schema_message(error: SchemaError) -> str:
             return f"must be at most {error.validator_value}, found {value!r}"
         case "minLength":
             return "must not be empty"
-        case "minItems" | "maxItems" if error.validator_value == error.schema.get(
-                "minItems") == error.schema.get("maxItems"):
+        case "minItems" | "maxItems" if isinstance(error.schema, dict) and (
+                error.validator_value == error.schema.get("minItems")
+                == error.schema.get("maxItems")):
             return f"must be a list of {error.validator_value} numbers [low, high], found {value!r}"
     return error.message
 

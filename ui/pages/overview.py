@@ -207,7 +207,7 @@ class OverviewPage(QWidget):
                 "Rules stop writing to the plant at once, and writes they have queued are "
                 "cancelled. The plant keeps its current setpoints; alarms are still raised. "
                 "Switch back to automatic to let the rules act again."),
-                self.tr("✋  Switch to manual"), lambda: self.model.set_mode("manual"))
+                self.tr("‖  Switch to manual"), lambda: self.model.set_mode("manual"))
 
     def stop_ai_writes(self) -> None:
         """One touch: the line to manual and every queued rule write cancelled."""
@@ -246,17 +246,17 @@ class OverviewPage(QWidget):
     def _show_line(self) -> None:
         mode = "" if self.model.stale else self.model.line_mode
         if mode == "manual":
-            self.mode_label.setText(self.tr("✋ Line in MANUAL"))
+            self.mode_label.setText(self.tr("‖ Line in MANUAL"))
             self.mode_info.setText(self.tr("Rules do not write to the plant."))
             self.mode_button.setText(self.tr("▶  Automatic…"))
         elif mode == "automatic":
             self.mode_label.setText(self.tr("▶ Line in AUTOMATIC"))
             self.mode_info.setText(self.tr("Rules write setpoints within their envelopes."))
-            self.mode_button.setText(self.tr("✋  Manual mode…"))
+            self.mode_button.setText(self.tr("‖  Manual mode…"))
         else:
             self.mode_label.setText(self.tr("⌀ Line mode unknown"))
             self.mode_info.setText(self.tr("The runtime is not connected."))
-            self.mode_button.setText(self.tr("✋  Manual mode…"))
+            self.mode_button.setText(self.tr("‖  Manual mode…"))
         why_not = self.model.may_act_why_not()
         self.why_not.setText(why_not)
         self.why_not.setVisible(bool(why_not))
