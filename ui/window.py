@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from ui.frame import Frame
 from ui.link import Link
 from ui.pages.connections import ConnectionsPage
+from ui.pages.overview import OverviewPage
 from ui.pages.sync import SyncPage
 from ui.theme import (
     LIGHT,
@@ -54,11 +55,13 @@ class MainWindow(QMainWindow):
 
         self.frame = Frame(link, palette, title)
         self.pages = QStackedWidget()
+        self.overview_page = OverviewPage(link, palette, self.target_px)
         self.connections_page = ConnectionsPage(link, palette, self.target_px)
         self.sync_page = SyncPage(link, palette, self.target_px)
         # The rail, top to bottom: (glyph, name, page). Each page takes (link, palette,
         # target_px) and is a thin view over its view-models.
         rail_pages: list[tuple[str, str, QWidget]] = [
+            ("▣", self.tr("Overview"), self.overview_page),
             ("⇄", self.tr("Connections"), self.connections_page),
             ("☁", self.tr("Sync"), self.sync_page),
         ]
