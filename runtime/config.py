@@ -101,7 +101,8 @@ _SCHEMA = {
 def _validator() -> Draft202012Validator:
     # jsonschema is imported when a file is read, not when the module is: the HMI imports
     # this module at its start only to find the data folder.
-        return Draft202012Validator(_SCHEMA)
+    from jsonschema import Draft202012Validator
+    return Draft202012Validator(_SCHEMA)
 
 
 def load_config(path: Path | None) -> RuntimeConfig:

@@ -12,6 +12,7 @@ import pytest
 
 from app.local import find_runtime
 from ui.link import Link, Target
+from ui.theme import LIGHT, Palette
 from ui.window import MainWindow
 
 POLL_S = 0.02
@@ -39,14 +40,15 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def attached_window(runtime, credentials=None) -> AsyncIterator[MainWindow]:
+async def attached_window(runtime, credentials=None, palette: Palette = LIGHT
+                          ) -> AsyncIterator[MainWindow]:
     """The main window at 1280x800 with a link attached to `runtime` (a RuntimeProcess) as
     `lineside` attaches: through its data folder's endpoint and, without `credentials`, its
     local token. On leaving, the link is closed before the window (no signal reaches a
     deleted widget)."""
     found = find_runtime(runtime.data_dir)
     link = Link()
-    window = MainWindow(link)
+    window = MainWindow(link, palette)
     window.resize(1280, 800)
     window.show()
     link.attach(Target(found.url, credentials or found.credentials, found.fingerprint))

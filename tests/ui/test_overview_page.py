@@ -16,11 +16,9 @@ from runtime.client import Credentials
 from runtime.demo import demo_project, point_at_sim
 from tests.fixtures.api import until
 from tests.runtime_process import PASSWORD, user_of
-from tests.ui.support import eventually
+from tests.ui.support import attached_window, eventually
 from ui.indicators import BAR, LAMP, ValueRow
-from ui.link import Link, Target
-from ui.theme import DARK, LIGHT, Palette
-from ui.window import MainWindow
+from ui.theme import DARK, LIGHT
 
 SETPOINT = "VFD.speed_sp"
 SHOTS = os.environ.get("LINESIDE_SHOTS")
@@ -49,14 +47,8 @@ def project(plant) -> dict:
     return doc
 
 
-async def open_window(qtbot, runtime, credentials: Credentials, palette: Palette = LIGHT):
-    link = Link()
-    window = MainWindow(link, palette)
-    qtbot.addWidget(window)
-    window.resize(1280, 800)
-    window.show()
-    link.attach(Target(runtime.url, credentials, runtime.fingerprint))
-    return link, window
+def login(role: str) -> Credentials:
+    return Credentials(user=user_of(role), password=PASSWORD)
 
 
 @pytest.fixture
@@ -65,15 +57,10 @@ async def plant_runtime(runtime_process, sim_plant):
 
 
 @pytest.fixture
-async def hmi(qtbot, plant_runtime):
+async def hmi(plant_runtime):
     """The main window logged in as an operator."""
-    link, window = await open_window(qtbot, plant_runtime, Credentials(
-        user=user_of("operator"), password=PASSWORD))
-    try:
-        yield plant_runtime, link, window
-    finally:
-        await link.close()
-        window.close()
+    async with attached_window(plant_runtime, login("operator")) as window:
+        yield plant_runtime, window.link, window
 
 
 def live(row: ValueRow) -> bool:
@@ -150,6 +137,10 @@ async def test_manual_mode_from_the_page_stops_rule_writes_reaching_the_plant(hm
         found = await operator.events(switched - 1, time.time() + 60, ["write.refused"])
         return any(e["data"].get("tag") == SETPOINT for e in found["events"])
     await until(refused, 10, "the rule's write refused in manual")
+    # A write made just before the switch shows in a read-back up to one poll (0.5 s)
+    # later: hold from after that.
+    await eventually(lambda: link.values["P101.vibration"][0] > switched + 1.5, 10,
+                     "samples from 1.5 s after the switch")
     held = setpoint.value_text()
     samples = link.values["P101.vibration"][0]
     await eventually(lambda: link.values["P101.vibration"][0] > samples + 2, 10,
@@ -188,11 +179,9 @@ async def test_stop_ai_writes_is_one_touch_and_stops_them(hmi):
     assert await writes_since(operator, stopped + 0.5) == []
 
 
-async def test_a_viewer_sees_the_controls_disabled_and_cannot_change_the_mode(
-        qtbot, plant_runtime):
-    link, window = await open_window(qtbot, plant_runtime, Credentials(
-        user=user_of("viewer"), password=PASSWORD))
-    try:
+async def test_a_viewer_sees_the_controls_disabled_and_cannot_change_the_mode(plant_runtime):
+    async with attached_window(plant_runtime, login("viewer")) as window:
+        link = window.link
         page = window.overview_page
         await eventually(lambda: link.role == "viewer" and link.line_mode == "automatic", 20,
                          "logged in as a viewer, the line in automatic")
@@ -205,16 +194,11 @@ async def test_a_viewer_sees_the_controls_disabled_and_cannot_change_the_mode(
         page.model.set_mode("manual")
         await eventually(lambda: "refused" in window.frame.notice_text(), 5, "the refusal")
         assert link.line_mode == "automatic"
-    finally:
-        await link.close()
-        window.close()
 
 
 @pytest.mark.parametrize("palette", [LIGHT, DARK], ids=["light", "dark"])
-async def test_the_overview_renders_at_1280x800(qtbot, plant_runtime, palette, tmp_path):
-    link, window = await open_window(qtbot, plant_runtime, Credentials(
-        user=user_of("operator"), password=PASSWORD), palette)
-    try:
+async def test_the_overview_renders_at_1280x800(plant_runtime, palette, tmp_path):
+    async with attached_window(plant_runtime, login("operator"), palette) as window:
         page = window.overview_page
         await eventually(lambda: page.rows and all(live(r) for r in page.rows), 30,
                          "live values on every bar")
@@ -226,9 +210,6 @@ async def test_the_overview_renders_at_1280x800(qtbot, plant_runtime, palette, t
         assert path.stat().st_size > 20_000
         for button in (page.mode_button, page.stop_button):
             assert button.height() >= window.target_px
-    finally:
-        await link.close()
-        window.close()
 
 
 async def _any(found) -> bool:
