@@ -7,9 +7,18 @@ import time
 from typing import Any
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QMenu,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ui.link import Link
+from ui.session import PanelSession
 from ui.theme import PRIORITY_SHAPES, Palette, alarm_colours, named
 
 NOTICE_S = 8
@@ -39,11 +48,12 @@ def alarm_counts_text(widget: QWidget, alarms: list[dict[str, Any]]) -> str:
 class Frame(QWidget):
     """Header and banner; `banner_text()` is what the banner says ("" when hidden)."""
 
-    def __init__(self, link: Link, palette: Palette, title: str,
+    def __init__(self, link: Link, session: PanelSession, palette: Palette, title: str,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.theme = palette
         self._link = link
+        self.session = session
         self._title = title
         self._mode = ""
         self._alarms: list[dict[str, Any]] = []
@@ -54,13 +64,22 @@ class Frame(QWidget):
         self.plcs = named(QLabel(), "headerInfo")
         self.runtime = named(QLabel(), "headerInfo")
         self.clock = named(QLabel(), "headerInfo")
+        self.user = named(QToolButton(), "userButton")
+        self.user.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.user)
+        self.log_in_action = menu.addAction(self.tr("Log in…"))
+        self.log_in_action.triggered.connect(self.ask_login)
+        self.log_out_action = menu.addAction(self.tr("Log out"))
+        self.log_out_action.triggered.connect(session.log_out)
+        self.user.setMenu(menu)
         row = QHBoxLayout(header)
-        row.setContentsMargins(16, 8, 16, 8)
+        row.setContentsMargins(16, 4, 8, 4)
         row.setSpacing(24)
         row.addWidget(self.title)
         row.addStretch(1)
         for label in (self.counts, self.plcs, self.runtime, self.clock):
             row.addWidget(label)
+        row.addWidget(self.user)
 
         self.banner = named(QLabel(), "banner")
         self.banner.setWordWrap(True)
@@ -79,6 +98,11 @@ class Frame(QWidget):
         layout.addWidget(self.banner)
         layout.addWidget(self.notice)
 
+        session.changed.connect(self._refresh)
+        session.logged_out_idle.connect(lambda idle: self.tell(self.tr(
+            "Logged out after {minutes:.0f} min without a touch").format(minutes=idle / 60)))
+        session.login_refused.connect(lambda user, why: self.tell(self.tr(
+            "✕ Log in as {user} — refused: {why}").format(user=user, why=why), refused=True))
         link.connected.connect(self._refresh)
         link.connections_changed.connect(lambda _statuses: self._refresh())
         link.acted.connect(lambda what, result: self.tell(f"✓ {what}: {result}"))
@@ -96,6 +120,32 @@ class Frame(QWidget):
     def banner_text(self) -> str:
         """What the banner says now ("" when it is hidden)."""
         return self.banner.text() if not self.banner.isHidden() else ""
+
+    def _show_user(self) -> None:
+        """The user button: who is logged in and with which role; what the menu offers."""
+        person, role = self.session.person, self._link.role
+        if person:
+            text = self.tr("{user} · {role}").format(user=person, role=role or "…")
+        else:
+            text = self.tr("Panel · {role}").format(role=role or "…")
+        self.user.setText(text)
+        self.log_out_action.setEnabled(bool(person))
+
+    def ask_login(self) -> None:
+        """Ask a person for their user name and password and log them in."""
+        from ui.login import LoginDialog, answer
+
+        target = self._link.target
+        if target is None:
+            return
+
+        async def ask() -> None:
+            dialog = LoginDialog(target.url, parent=self.window())
+            self.login_dialog = dialog
+            if await answer(dialog) == LoginDialog.DialogCode.Accepted:
+                self.session.log_in(dialog.user.text().strip(), dialog.password.text())
+
+        self._link.spawn(ask(), "login-dialog")
 
     def tell(self, text: str, refused: bool = False) -> None:
         """Say what happened to an action, for NOTICE_S (refusals stay until replaced)."""
@@ -130,6 +180,7 @@ class Frame(QWidget):
             self._mode, self._mode.upper())
         self.title.setText(f"{self._title} · {mode}" if mode and not self._link.stale
                            else self._title)
+        self._show_user()
         if self._link.stale:
             self.counts.setText("")
             self.plcs.setText("")
@@ -137,9 +188,7 @@ class Frame(QWidget):
             self._show_banner(self.tr("▲ Runtime lost — reconnecting…   values are stale"),
                               p.medium, p.on_low)
             return
-        role = self._link.role
-        self.runtime.setText(self.tr("● Runtime connected · {role}").format(role=role)
-                             if role else self.tr("● Runtime connected"))
+        self.runtime.setText(self.tr("● Runtime"))
         self.counts.setText(alarm_counts_text(self, self._alarms))
         self.plcs.setText("   ".join(
             ("● " if status.get("state") == "connected" else "✕ ") + name

@@ -104,6 +104,14 @@ QToolButton#railButton:checked {{
     background: {p.background}; border: 1px solid {p.outline}; color: {p.text};
     font-weight: 600;
 }}
+QToolButton#userButton {{
+    background: transparent; border: 1px solid {p.outline}; border-radius: 4px;
+    padding: 4px 12px; min-height: {target_px * 3 // 4}px; color: {p.text};
+}}
+QToolButton#userButton::menu-indicator {{ image: none; }}
+QMenu {{ background: {p.panel}; border: 1px solid {p.outline}; }}
+QMenu::item {{ padding: 12px 24px; min-height: {target_px // 2}px; }}
+QMenu::item:selected {{ background: {p.selection}; }}
 QLabel#banner {{ padding: 8px 16px; font-size: {VALUE_PX}px; font-weight: 600; }}
 QLabel#notice {{ padding: 6px 16px; background: {p.panel}; border-bottom: 1px solid {p.outline}; }}
 QLabel#notice[refused="true"] {{ color: {p.critical}; font-weight: 600; }}

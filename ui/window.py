@@ -21,6 +21,7 @@ from ui.link import Link
 from ui.pages.connections import ConnectionsPage
 from ui.pages.overview import OverviewPage
 from ui.pages.sync import SyncPage
+from ui.session import PanelSession
 from ui.theme import (
     LIGHT,
     TOUCH_GAP_MM,
@@ -53,7 +54,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(self.tr("Lineside HMI"))
         self.setStyleSheet(style_sheet(palette, self.target_px))
 
-        self.frame = Frame(link, palette, title)
+        self.session = PanelSession(link, self)
+        self.frame = Frame(link, self.session, palette, title)
         self.pages = QStackedWidget()
         self.overview_page = OverviewPage(link, palette, self.target_px)
         self.connections_page = ConnectionsPage(link, palette, self.target_px)

@@ -52,6 +52,9 @@ class ApiConfig:
     """A connection that has not logged in by then is closed (slow or idle strangers)."""
     session_idle_s: float = 8 * 3600.0
     """A login expires after this long without a request."""
+    panel_idle_logout_s: float = 600.0
+    """The HMI logs a person out after this long without a touch (panels are shared) and
+    returns to the panel's own login; 0 keeps them logged in."""
     handshake_timeout_s: float = 5.0
     max_concurrent_requests: int = 8
     """Requests of one connection being handled at once; more wait their turn."""
@@ -74,6 +77,9 @@ class ApiConfig:
                      "max_concurrent_requests", "max_backtests"):
             if not getattr(self, name) > 0:
                 problems.append(f"{name}: must be more than 0, found {getattr(self, name)!r}")
+        if not self.panel_idle_logout_s >= 0:
+            problems.append("panel_idle_logout_s: must be 0 (never) or more, found "
+                            f"{self.panel_idle_logout_s!r}")
         if problems:
             raise ApiConfigError("; ".join(problems))
 

@@ -47,11 +47,11 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("auth.login", None, "Log in with the local token, or a user name and password.",
               {"oneOf": [obj(("token",), token=text(200)),
                          obj(("user", "password"), user=text(64), password=text(1000))]},
-              "{user, role, via, subscriptions}", session.login),
+              "{user, role, via, subscriptions, idle_logout_s}", session.login),
     Operation("auth.logout", "viewer", "Log out; the connection stays open.", NOTHING, "{}",
               session.logout),
     Operation("auth.whoami", "viewer", "Who is logged in on this connection.", NOTHING,
-              "{user, role, via, subscriptions}", session.whoami),
+              "{user, role, via, subscriptions, idle_logout_s}", session.whoami),
     Operation("runtime.status", "viewer",
               "Version, uptime, connections, flows and their failures, supervised tasks, "
               "store and sync state.", NOTHING, "RuntimeStatus", session.status),

@@ -20,7 +20,7 @@ async def test_session_status_and_node_types(api_runtime: RuntimeProcess):
     assert client.hello is not None and client.hello.protocol == PROTOCOL
     assert client.hello.node_id == "test-node-1"
     assert client.whoami == {"user": user_of("viewer"), "role": "viewer", "via": "password",
-                             "subscriptions": []}
+                             "subscriptions": [], "idle_logout_s": 600.0}
     status = await client.status()
     assert status["node_id"] == "test-node-1" and status["project"] == "test pump"
     assert {c["connection"] for c in status["connections"]} == {"plc", "vfd"}

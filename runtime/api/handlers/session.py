@@ -65,7 +65,8 @@ async def whoami(ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
 def whoami_of(ctx: Context) -> dict[str, Any]:
     principal = ctx.principal
     return {"user": principal.user, "role": principal.role, "via": principal.via,
-            "subscriptions": ctx.hub.patterns(ctx.session)}
+            "subscriptions": ctx.hub.patterns(ctx.session),
+            "idle_logout_s": ctx.config.panel_idle_logout_s}
 
 
 async def status(ctx: Context, data: dict[str, Any]) -> dict[str, Any]:
