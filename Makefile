@@ -14,7 +14,7 @@ UV     := uv>=0.13,<0.14
 LOCK_FLAGS ?=
 comma  := ,
 
-.PHONY: demo test bench lint broker qtlibs lock docs screenshots clean
+.PHONY: demo test bench lint broker qtlibs lock docs screenshots translations clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -84,6 +84,14 @@ docs: $(STAMP)
 # Every page of the HMI from a real demo runtime, both themes, 1280x800 and 1920x1080.
 screenshots: $(STAMP) qtlibs
 	$(PY) -m app.screenshots --out docs/screenshots
+
+# resources/translations/lineside.ts: every string of the HMI, for translators (Qt
+# Linguist); each lineside_<locale>.ts beside it is updated and compiled to the .qm loaded.
+translations: $(STAMP)
+	$(VENV)/bin/pyside6-lupdate $$(find ui app -name '*.py' | sort) \
+		-ts resources/translations/lineside.ts $$(ls resources/translations/lineside_*.ts 2>/dev/null)
+	for ts in resources/translations/lineside_*.ts; do \
+		[ -e "$$ts" ] && $(VENV)/bin/pyside6-lrelease "$$ts" -qm "$${ts%.ts}.qm" || true; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -38,11 +38,14 @@ from app.local import (
 from app.remote import KnownRuntimes
 from runtime.client import Credentials, fetch_fingerprint
 from runtime.logs import setup_logging
+from runtime.shipped import shipped
 
 STARTED = time.monotonic()
 log = logging.getLogger("lineside.hmi")
 
 if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+
     from ui.link import Link, Target
     from ui.window import MainWindow
 
@@ -68,6 +71,20 @@ def _parser() -> argparse.ArgumentParser:
                         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
                         help="what the HMI logs to stderr (default: %(default)s)")
     return parser
+
+
+def install_translations(app: QApplication) -> None:
+    """The HMI's strings (and Qt's own) in the system's language, where a translation is
+    shipped (resources/translations/lineside_<locale>.qm, made by `make translations` and
+    Qt Linguist); English otherwise."""
+    from PySide6.QtCore import QLibraryInfo, QLocale, QTranslator
+
+    locale = QLocale.system()
+    for name, folder in (("lineside", str(shipped("translations"))),
+                         ("qtbase", QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath))):
+        translator = QTranslator(app)
+        if translator.load(locale, name, "_", folder):
+            app.installTranslator(translator)
 
 
 def has_display() -> bool:
