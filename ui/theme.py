@@ -110,6 +110,26 @@ QHeaderView::section {{
     background: {p.background}; color: {p.secondary}; border: none;
     border-bottom: 1px solid {p.outline}; padding: 6px 8px; font-weight: 600;
 }}
+QPushButton {{
+    background: {p.panel}; border: 1px solid {p.outline}; border-radius: 4px;
+    min-height: {target_px}px; padding: 0px 16px;
+}}
+QPushButton:pressed, QPushButton:checked {{ background: {p.selection}; font-weight: 600; }}
+QPushButton:checked {{ border: 2px solid {p.text}; }}
+QPushButton:disabled {{ color: {p.secondary}; border-style: dashed; }}
+QPushButton#keypadKey, QPushButton#keypadOk, QPushButton#keypadCancel {{
+    font-size: {VALUE_PX + 4}px; min-width: {target_px}px;
+}}
+QPushButton#keypadOk {{ font-weight: 600; border: 2px solid {p.text}; }}
+QPushButton#actionButton {{ font-size: {VALUE_PX}px; font-weight: 600; padding: 0px 24px; }}
+QLabel#keypadDisplay, QLineEdit#numberField, QLineEdit#noteField {{
+    background: {p.panel}; border: 1px solid {p.outline}; border-radius: 4px; padding: 4px 12px;
+}}
+QLineEdit#noteField {{ min-height: {target_px}px; font-size: {VALUE_PX}px; }}
+QLabel#keypadUnit {{ font-size: {VALUE_PX}px; color: {p.secondary}; }}
+QLabel#keypadRange, QLabel#hint {{ color: {p.secondary}; }}
+QLabel#refusal {{ color: {p.critical}; font-weight: 600; }}
+QLabel#counts {{ font-size: {VALUE_PX}px; }}
 QScrollBar:vertical {{ width: {target_px // 2}px; background: {p.background}; }}
 QScrollBar::handle:vertical {{ background: {p.outline}; min-height: {target_px}px; }}
 """
