@@ -114,7 +114,7 @@ QPushButton {{
     background: {p.panel}; border: 1px solid {p.outline}; border-radius: 4px;
     min-height: {target_px}px; padding: 0px 16px;
 }}
-QPushButton:pressed, QPushButton:checked {{ background: {p.selection}; font-weight: 600; }}
+QPushButton:pressed, QPushButton:checked {{ background: {p.selection}; }}
 QPushButton:checked {{ border: 2px solid {p.text}; }}
 QPushButton:disabled {{ color: {p.secondary}; border-style: dashed; }}
 QPushButton#keypadKey, QPushButton#keypadOk, QPushButton#keypadCancel {{

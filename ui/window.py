@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
 
 from ui.frame import Frame
 from ui.link import Link
+from ui.pages.alarms import AlarmsPage
+from ui.pages.audit import AuditPage
 from ui.pages.connections import ConnectionsPage
 from ui.theme import (
     LIGHT,
@@ -54,10 +56,14 @@ class MainWindow(QMainWindow):
         self.frame = Frame(link, palette, title)
         self.pages = QStackedWidget()
         self.connections_page = ConnectionsPage(link, palette, self.target_px)
+        self.alarms_page = AlarmsPage(link, palette, self.target_px)
+        self.audit_page = AuditPage(link, palette, self.target_px)
         # The rail, top to bottom: (glyph, name, page). Each page takes (link, palette,
         # target_px) and is a thin view over its view-models.
         rail_pages: list[tuple[str, str, QWidget]] = [
             ("⇄", self.tr("Connections"), self.connections_page),
+            ("◆", self.tr("Alarms"), self.alarms_page),
+            ("☰", self.tr("Audit"), self.audit_page),
         ]
 
         rail = named(QFrame(), "rail")
