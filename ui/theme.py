@@ -125,10 +125,14 @@ QPushButton#actionButton {{ font-size: {VALUE_PX}px; font-weight: 600; padding: 
 QLabel#keypadDisplay, QLineEdit#numberField, QLineEdit#noteField {{
     background: {p.panel}; border: 1px solid {p.outline}; border-radius: 4px; padding: 4px 12px;
 }}
-QLineEdit#noteField {{ min-height: {target_px}px; font-size: {VALUE_PX}px; }}
+QLineEdit#noteField, QLineEdit#numberField {{ min-height: {target_px}px; font-size: {VALUE_PX}px; }}
+QLabel#keypadDisplay {{ font-size: {HEADER_PX + 8}px; }}
 QLabel#keypadUnit {{ font-size: {VALUE_PX}px; color: {p.secondary}; }}
 QLabel#keypadRange, QLabel#hint {{ color: {p.secondary}; }}
-QLabel#refusal {{ color: {p.critical}; font-weight: 600; }}
+QLabel#refusal {{
+    background: {p.critical}; color: {p.on_alarm}; font-weight: 600; padding: 4px 8px;
+    border-radius: 4px;
+}}
 QLabel#counts {{ font-size: {VALUE_PX}px; }}
 QScrollBar:vertical {{ width: {target_px // 2}px; background: {p.background}; }}
 QScrollBar::handle:vertical {{ background: {p.outline}; min-height: {target_px}px; }}
