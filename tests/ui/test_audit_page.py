@@ -39,7 +39,7 @@ async def test_an_ack_shows_in_the_audit_log_with_its_user(qtbot, runtime_proces
         await eventually(lambda: any(r["Action"] == "alarm.ack" for r in rows(page)), 10,
                          "the ack in the audit log")
         ack = next(r for r in rows(page) if r["Action"] == "alarm.ack")
-        assert (ack["User"], ack["Role"], ack["Target"], ack["Result"], ack["Note"]) == (
+        assert (ack["User"], ack["Role"], ack["Target"], ack["Result"], ack["Note / cause"]) == (
             user_of("operator"), "operator", ALARM, "ok", "checked the bearing")
         assert "from=active-unacked" in ack["Details"] and "to=active-acked" in ack["Details"]
         # Newest first: the ack came after the operator's login.
