@@ -191,3 +191,18 @@ def test_priority_cells_pair_colour_with_shape_and_word(qtbot, palette):
     model.set_alarms(alarms)
     texts = [model.index(r, AlarmTableModel.PRIORITY).data() for r in range(4)]
     assert texts == ["◆ CRIT", "◆ HIGH", "▲ MED", "● LOW"]
+
+
+def test_the_value_comes_from_the_one_tag_behind_an_alarm():
+    """The demo's flows: a threshold on one tag names it; the health alarm, fed by a model
+    that reads five tags of its own, names none (its value column stays empty)."""
+    import json
+
+    from tests.runtime_process import ROOT
+    from ui.alarms_model import source_tags
+    flows = {f["id"]: f for f in json.loads(
+        (ROOT / "resources/demo/project.json").read_text())["flows"]}
+    assert source_tags(flows["p101_bearing_temp_high"], "alarm") == {"P101.bearing_temp"}
+    assert source_tags(flows["p101_vibration_slowdown"], "alarm") == {"P101.vibration"}
+    assert source_tags(flows["p101_health"], "alarm") is None
+    assert source_tags(flows["p101_health"], "nowhere") is None
