@@ -1,4 +1,4 @@
-# Lineside: `make demo` runs the runtime on the simulated plant, `make test` runs every check.
+# Lineside: `make demo` runs the HMI on the demo runtime and the simulated plant, `make test` runs every check.
 # Targets create .venv when it is missing, and reinstall when pyproject.toml or the lock file
 # changed. Packages come from requirements.lock (exact versions for Python 3.11+ on Linux
 # x86_64 and aarch64, among others); `make lock` refreshes it after pyproject.toml changed,
@@ -14,7 +14,7 @@ UV     := uv>=0.13,<0.14
 LOCK_FLAGS ?=
 comma  := ,
 
-.PHONY: demo test bench lint broker lock docs clean
+.PHONY: demo test bench lint broker qtlibs lock docs screenshots clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,9 +23,9 @@ $(STAMP): pyproject.toml $(LOCK)
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m runtime.cli run --demo --console
+	$(VENV)/bin/lineside --demo
 
-test: $(STAMP) lint broker
+test: $(STAMP) lint broker qtlibs
 	$(PY) -m pytest
 
 bench: $(STAMP)
@@ -50,6 +50,22 @@ broker:
 		exit 1; \
 	fi
 
+# The HMI's tests draw with Qt offscreen, which needs a few system libraries (EGL, OpenGL,
+# xkbcommon, fontconfig, D-Bus, GLib) and a font: install them when we may, as for the broker.
+QT_PROBE := from PySide6.QtWidgets import QApplication, QLabel; app = QApplication(["probe", "-platform", "offscreen"]); QLabel("x").grab()
+QT_DEBS  := libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0 fonts-dejavu-core
+qtlibs: $(STAMP)
+	@if $(PY) -c '$(QT_PROBE)' >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Qt's system libraries: the HMI's tests draw offscreen"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(QT_DEBS); \
+		$(PY) -c '$(QT_PROBE)'; \
+	else \
+		echo "make test needs Qt's system libraries for the HMI's tests; install them with:" >&2; \
+		echo "    sudo apt-get install -y $(QT_DEBS)" >&2; \
+		exit 1; \
+	fi
+
 lock:
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet '$(UV)'
@@ -64,6 +80,10 @@ docs: $(STAMP)
 	mv docs/project-format.md.tmp docs/project-format.md
 	$(PY) -m runtime.api.docs > docs/api.md.tmp
 	mv docs/api.md.tmp docs/api.md
+
+# Every page of the HMI from a real demo runtime, both themes, 1280x800 and 1920x1080.
+screenshots: $(STAMP) qtlibs
+	$(PY) -m app.screenshots --out docs/screenshots
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache

@@ -15,6 +15,7 @@ from bench import (
     backtest,
     engine_chain,
     expression,
+    hmi_start,
     load,
     node_red,
     reflex,
@@ -25,7 +26,7 @@ from bench.harness import Benchmark, Context
 from bench.runner import main, select
 
 BENCHMARKS: list[Benchmark] = [engine_chain, node_red, reflex, load, store, sync, ai, backtest,
-                               expression, api]
+                               expression, api, hmi_start]
 
 
 def cli(argv: list[str] | None = None) -> int:

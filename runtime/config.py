@@ -22,14 +22,17 @@ with that list, before anything is opened.
 
 from __future__ import annotations
 
+import functools
 import socket
 import tomllib
 from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
 from platformdirs import user_config_dir, user_data_dir
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 from runtime.api.config import ApiConfig
 from runtime.contracts import LinesideError, Problem
@@ -92,7 +95,14 @@ _SCHEMA = {
         "api": _section_schema(ApiConfig),
     },
 }
-_VALIDATOR = Draft202012Validator(_SCHEMA)
+
+
+@functools.cache
+def _validator() -> Draft202012Validator:
+    # jsonschema is imported when a file is read, not when the module is: the HMI imports
+    # this module at its start only to find the data folder.
+    from jsonschema import Draft202012Validator
+    return Draft202012Validator(_SCHEMA)
 
 
 def load_config(path: Path | None) -> RuntimeConfig:
@@ -113,7 +123,7 @@ def load_config(path: Path | None) -> RuntimeConfig:
 def parse_config(raw: dict[str, Any], path: Path | None = None) -> RuntimeConfig:
     """Check a configuration read from TOML and build the settings; raises ConfigError."""
     problems = [Problem(_dotted(e.absolute_path), _message(e))
-                for e in sorted(_VALIDATOR.iter_errors(raw), key=lambda e: list(e.path))]
+                for e in sorted(_validator().iter_errors(raw), key=lambda e: list(e.path))]
     if problems:
         raise ConfigError(path, problems)
     defaults = RuntimeConfig()

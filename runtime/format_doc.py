@@ -19,6 +19,7 @@ from dataclasses import MISSING, dataclass, fields
 from typing import Any
 
 from runtime.contracts import LinesideError, NodeSpec, ParamSpec
+from runtime.contracts.assets import Asset, AssetTag, Health, Limits
 from runtime.contracts.expression import FUNCTIONS, MAX_LENGTH
 from runtime.contracts.modbus_address import AREAS as MODBUS_AREAS
 from runtime.contracts.models import FEATURE_STATS
@@ -70,6 +71,8 @@ SECTIONS = (
             "tags": "The named values read from (and, when writable, written to) the "
                     "connections.",
             "flows": "The rules: graphs of nodes joined by wires.",
+            "assets": "Display hints for the HMI's overview: the equipment, its key tags and "
+                      "health (below). The runtime does not act on them.",
         },
     ),
     Section(
@@ -219,6 +222,69 @@ SECTIONS = (
             "to": "The input: `node:port`.",
         },
     ),
+    Section(
+        "Asset", ("properties", "assets", "items"), Asset,
+        "A piece of equipment on the HMI's overview (a pump, a drive): a panel with its key "
+        "tags as analog bars (range, normal band, alarm limits) or on/off lamps, and its "
+        "health score with its thresholds. Units come from the tag definitions. The overview "
+        "is built from these hints alone, so a plant gets its own without code.",
+        {
+            "id": "Identifies the asset across versions.",
+            "name": "The name on the panel (e.g. `P-101 centrifugal pump`).",
+            "description": "A line under the name, for people.",
+            "tags": "The tags shown, in order (below); each tag at most once.",
+            "health": "The asset's health score (below).",
+        },
+    ),
+    Section(
+        "Asset tag (`tags` of an asset)",
+        ("properties", "assets", "items", "properties", "tags", "items"), AssetTag,
+        "A tag of the document as the overview shows it. A number with a `range` is drawn as "
+        "a bar, without one as a number; a bool as an on/off lamp (bools and texts take no "
+        "range, band or limits). The normal band and the limits lie inside the range; the "
+        "limits go lo_lo ≤ lo ≤ hi ≤ hi_hi. A value outside the normal band is marked, past "
+        "a limit more strongly (shape, word and colour).",
+        {
+            "tag": "The id of a tag of the document.",
+            "label": "The name shown (the tag's id when left out).",
+            "role": "\"key\": a bar or lamp in the panel; \"detail\": a smaller value "
+                    "under them (counters, totals).",
+            "range": "[min, max] of the bar, in the tag's unit.",
+            "normal": "[low, high]: the band where the value sits in normal operation, "
+                      "shaded on the bar.",
+            "limits": "The alarm limits, marked on the bar (below).",
+        },
+    ),
+    Section(
+        "Alarm limits (`limits` of an asset tag)",
+        ("properties", "assets", "items", "properties", "tags", "items", "properties",
+         "limits"), Limits,
+        "Any of the four may be left out. They are display hints: the alarms themselves are "
+        "raised by flows, so keep them equal to the flows' thresholds.",
+        {
+            "lo_lo": "The low-low limit.",
+            "lo": "The low limit.",
+            "hi": "The high limit.",
+            "hi_hi": "The high-high limit.",
+        },
+    ),
+    Section(
+        "Health (`health` of an asset)",
+        ("properties", "assets", "items", "properties", "health"), Health,
+        "The asset's health score: either a tag (`tag`), or the output of a node of a flow "
+        "(`flow` and `output`, e.g. an ONNX model's `model:score`), which the HMI follows "
+        "on the flow's debug topic. A warn below alarm means higher is worse (an anomaly "
+        "score); above alarm, lower is worse (a health index).",
+        {
+            "tag": "A numeric tag holding the score.",
+            "flow": "The id of the flow computing the score.",
+            "output": "The node output carrying it: `node:port`, a number.",
+            "label": "The name shown (\"Health\" when left out).",
+            "range": "[min, max] of the bar; warn and alarm lie inside it.",
+            "warn": "Where the score leaves the normal band.",
+            "alarm": "Where the score is alarming.",
+        },
+    ),
 )
 
 PARAM_TYPE_PROSE = {
@@ -359,6 +425,8 @@ def _allowed(prop: dict[str, Any]) -> str:
         limits.append(_PATTERNS.get(prop["pattern"], f"matches `{prop['pattern']}`"))
     if "minLength" in prop:
         limits.append("not empty")
+    if "minItems" in prop and prop.get("minItems") == prop.get("maxItems"):
+        limits.append(f"exactly {prop['minItems']}")
     if "minimum" in prop:
         limits.append(f"≥ {prop['minimum']}")
     if "exclusiveMinimum" in prop:

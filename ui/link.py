@@ -13,15 +13,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
-from runtime.client import ApiError, Credentials, Disconnected, RuntimeClient, Subscription
+from runtime.client import (
+    ApiError,
+    CertificateMismatch,
+    Credentials,
+    Disconnected,
+    ErrorCode,
+    RuntimeClient,
+    Subscription,
+)
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 WATCH_S = 0.1
 """How often the link checks that the client is still connected."""
@@ -44,6 +53,9 @@ class Link(QObject):
     connected = Signal()
     """Connected and logged in, subscriptions renewed (retained values follow)."""
     lost = Signal(str)
+    login_refused = Signal(str)
+    """The runtime refused the login or its certificate is not the pinned one (the reason);
+    the link has stopped trying: attach again with other credentials."""
     """The runtime cannot be reached (the reason, in words); values are stale from now."""
     tags_defined = Signal(list)
     """The deployed tags' definitions (tags.list), on every (re)connection."""
@@ -118,7 +130,12 @@ class Link(QObject):
             self.acted.emit(what, done(result) if done else self.tr("done"))
             return result
 
-        task = asyncio.get_running_loop().create_task(run(), name=f"hmi-act:{what}")
+        return self.spawn(run(), f"act:{what}")
+
+    def spawn(self, work: Coroutine[Any, Any, T], name: str) -> asyncio.Task[T]:
+        """Run `work` (a page's read or action) on the loop; cancelled when the link closes,
+        and logged if it fails with anything but an API error."""
+        task = asyncio.get_running_loop().create_task(work, name=f"hmi:{name}")
         self._actions.add(task)
         task.add_done_callback(self._action_done)
         return task
@@ -145,7 +162,8 @@ class Link(QObject):
         client = RuntimeClient(target.url, target.credentials, fingerprint=target.fingerprint)
         self.client = client
         try:
-            await self._connect(client)
+            if not await self._connect(client):
+                return
             subscriptions = [await client.subscribe(pattern) for pattern in TOPICS]
             pumps = [asyncio.create_task(self._pump(s), name=f"hmi-link:{s.pattern}")
                      for s in subscriptions]
@@ -158,14 +176,23 @@ class Link(QObject):
         finally:
             await client.close()
 
-    async def _connect(self, client: RuntimeClient) -> None:
-        """The first connection, tried until it succeeds (the client reconnects after)."""
+    async def _connect(self, client: RuntimeClient) -> bool:
+        """The first connection, tried until it succeeds (the client reconnects after);
+        False when the login or the certificate is refused (trying again would not help,
+        and repeated bad passwords lock the user)."""
         delay = 0.1
         while True:
             try:
                 await client.connect()
-                return
-            except (Disconnected, ApiError, OSError) as exc:
+                return True
+            except CertificateMismatch as exc:
+                return self._refuse_login(str(exc))
+            except ApiError as exc:
+                if exc.code == ErrorCode.UNAUTHENTICATED:
+                    return self._refuse_login(exc.message)
+                self._set_down(str(exc))
+                log.info("hmi.link.attach_failed url=%s error=%s", client.url, exc)
+            except (Disconnected, OSError) as exc:
                 self._set_down(str(exc))
                 log.info("hmi.link.attach_failed url=%s error=%s", client.url, exc)
             await asyncio.sleep(delay)
@@ -186,6 +213,14 @@ class Link(QObject):
             elif not client.connected and self._up:
                 self._set_down(f"the connection to {client.url} closed")
             await asyncio.sleep(WATCH_S)
+
+    def _refuse_login(self, reason: str) -> bool:
+        self._set_down(reason)
+        log.warning("hmi.link.login_refused url=%s reason=%s",
+                    self.target.url if self.target else "-", reason)
+        self._task = None
+        self.login_refused.emit(reason)
+        return False
 
     def _set_down(self, reason: str) -> None:
         first = self._up or not self.last_error

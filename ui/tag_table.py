@@ -50,7 +50,7 @@ class TagRow:
 class TagTableModel(QAbstractTableModel):
     """Tags with live values; `stale(row)` says whether a row's value is not current."""
 
-    TAG, DESCRIPTION, CONNECTION, ADDRESS, VALUE, QUALITY, TIME = range(7)
+    TAG, VALUE, QUALITY, TIME, CONNECTION, ADDRESS, DESCRIPTION = range(7)
     LIVE_COLUMNS = (VALUE, QUALITY, TIME)
 
     def __init__(self, link: Link, palette: Palette = LIGHT,
@@ -178,9 +178,9 @@ class TagTableModel(QAbstractTableModel):
         if orientation != Qt.Orientation.Horizontal:
             return None
         if role == Qt.ItemDataRole.DisplayRole:
-            return (self.tr("Tag"), self.tr("Description"), self.tr("Connection"),
-                    self.tr("Address"), self.tr("Value"), self.tr("Quality"),
-                    self.tr("Time"))[section]
+            return (self.tr("Tag"), self.tr("Value"), self.tr("Quality"), self.tr("Time"),
+                    self.tr("Connection"), self.tr("Address"),
+                    self.tr("Description"))[section]
         if role == Qt.ItemDataRole.TextAlignmentRole and section == self.VALUE:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return None

@@ -21,6 +21,8 @@ TOUCH_GAP_MM = 2.0
 LABEL_PX = 15
 VALUE_PX = 18
 HEADER_PX = 20
+KEY_VALUE_PX = 24
+"""The few values that matter most (the overview's key values)."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,10 @@ class Palette:
     text: str
     secondary: str
     selection: str
+    track: str
+    """The empty part of an analog bar."""
+    band: str
+    """The normal band shaded on an analog bar."""
     critical: str = "#D0021B"
     medium: str = "#F5A623"
     low: str = "#F8E71C"
@@ -43,9 +49,11 @@ class Palette:
 
 
 LIGHT = Palette("light", background="#D4D4D4", panel="#E6E6E6", outline="#8C8C8C",
-                text="#1A1A1A", secondary="#5F5F5F", selection="#C4C4C4")
+                text="#1A1A1A", secondary="#5F5F5F", selection="#C4C4C4",
+                track="#C8C8C8", band="#F7F7F7")
 DARK = Palette("dark", background="#2B2B2B", panel="#3A3A3A", outline="#6E6E6E",
-               text="#E8E8E8", secondary="#A0A0A0", selection="#4A4A4A")
+               text="#E8E8E8", secondary="#A0A0A0", selection="#4A4A4A",
+               track="#262626", band="#585858")
 THEMES = {p.name: p for p in (LIGHT, DARK)}
 
 PRIORITY_SHAPES = {"critical": "◆", "high": "◆", "medium": "▲", "low": "●"}
@@ -88,7 +96,8 @@ QLabel#headerInfo {{ color: {p.secondary}; background: transparent; }}
 QFrame#rail {{ background: {p.panel}; border-right: 1px solid {p.outline}; }}
 QToolButton#railButton {{
     background: transparent; border: 1px solid transparent; border-radius: 4px;
-    min-width: {target_px}px; min-height: {target_px}px; padding: 6px 4px;
+    min-width: {target_px * 2}px; max-width: {target_px * 2}px; min-height: {target_px}px;
+    padding: 6px 4px;
     font-size: {LABEL_PX - 1}px; color: {p.secondary};
 }}
 QToolButton#railButton:checked {{
@@ -98,6 +107,9 @@ QToolButton#railButton:checked {{
 QLabel#banner {{ padding: 8px 16px; font-size: {VALUE_PX}px; font-weight: 600; }}
 QLabel#notice {{ padding: 6px 16px; background: {p.panel}; border-bottom: 1px solid {p.outline}; }}
 QLabel#notice[refused="true"] {{ color: {p.critical}; font-weight: 600; }}
+QFrame#panel {{ background: {p.panel}; border: 1px solid {p.outline}; border-radius: 4px; }}
+QFrame#panel QLabel {{ background: transparent; }}
+QLabel#fieldLabel {{ color: {p.secondary}; }}
 QLabel#pageTitle {{ font-size: {HEADER_PX}px; font-weight: 600; }}
 QLabel#sectionTitle {{ color: {p.secondary}; font-weight: 600; padding-top: 8px; }}
 QTableView {{
@@ -134,6 +146,20 @@ QLabel#refusal {{
     border-radius: 4px;
 }}
 QLabel#counts {{ font-size: {VALUE_PX}px; }}
+QFrame#assetPanel {{ background: {p.panel}; border: 1px solid {p.outline}; border-radius: 4px; }}
+QFrame#assetPanel QWidget {{ background: transparent; }}
+QLabel#assetTitle {{ font-size: {HEADER_PX}px; font-weight: 600; }}
+QLabel#assetInfo {{ color: {p.secondary}; }}
+QFrame#lineBar {{ background: {p.panel}; border-top: 1px solid {p.outline}; }}
+QFrame#lineBar QLabel {{ background: transparent; }}
+QLabel#lineMode {{ font-size: {HEADER_PX}px; font-weight: 600; }}
+QLabel#recent {{ color: {p.secondary}; }}
+QPushButton#lineAction {{
+    background: {p.background}; border: 2px solid {p.outline}; border-radius: 4px;
+    min-height: {target_px}px; padding: 0px 20px; font-weight: 600;
+}}
+QPushButton#lineAction:pressed {{ background: {p.selection}; }}
+QPushButton#lineAction:disabled {{ color: {p.secondary}; border-style: dashed; }}
 QScrollBar:vertical {{ width: {target_px // 2}px; background: {p.background}; }}
 QScrollBar::handle:vertical {{ background: {p.outline}; min-height: {target_px}px; }}
 """

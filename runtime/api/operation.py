@@ -31,6 +31,9 @@ class ServerHooks(Protocol):
     def role_changed(self, session: Session) -> None:
         """A session logged in or out: fit its frame limit to its role."""
 
+    def backlog(self, start: float) -> dict[str, Any]:
+        """The outbox's depth over time from `start` (epoch seconds), as columns."""
+
 
 @dataclass
 class Context:

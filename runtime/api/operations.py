@@ -209,6 +209,12 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("sync.status", "viewer",
               "Outbox depth, oldest record, drain rate, last acknowledgement, drops, broker.",
               NOTHING, "SyncStatus", system.sync_status),
+    Operation("sync.backlog", "viewer",
+              "The outbox's depth over the last hours (since the runtime started, at most "
+              "24 h): per period, the largest depth and the oldest record's age.",
+              obj((), hours={"type": "number", "exclusiveMinimum": 0, "maximum": 24}),
+              "{period_s, ts: [float], records: [int], oldest_age_s: [float]}",
+              system.sync_backlog),
 )
 
 BY_NAME = {op.name: op for op in OPERATIONS}

@@ -29,10 +29,12 @@ from websockets.exceptions import ConnectionClosed
 
 from runtime.ai.errors import ModelError
 from runtime.ai.registry import ModelRegistry
+from runtime.api.backlog import Backlog
 from runtime.api.config import ApiConfig
 from runtime.api.debug import INTERVAL_S as DEBUG_EVERY_S
 from runtime.api.debug import FlowDebug, debug_topic
 from runtime.api.handlers import as_json
+from runtime.api.handlers.system import sync_state
 from runtime.api.operation import Context, Operation
 from runtime.api.operations import BY_NAME
 from runtime.api.session import Session
@@ -82,6 +84,7 @@ class ApiServer:
         self.hub = TopicHub()
         self.backtests = Backtests(limit=config.max_backtests)
         self.debug = FlowDebug(runtime.engine, runtime.registry)
+        self._backlog = Backlog()
         self.token: LocalToken | None = None
         self.url = ""
         self.fingerprint = ""
@@ -171,6 +174,10 @@ class ApiServer:
             return config.max_frame_bytes
         return min(config.small_frame_bytes, config.max_frame_bytes)
 
+    def backlog(self, start: float) -> dict[str, Any]:
+        """The outbox's depth over time from `start` (ServerHooks)."""
+        return self._backlog.since(start)
+
     def alarms_changed(self) -> None:
         """A person acked, shelved or unshelved an alarm."""
         self._alarms_dirty = True
@@ -193,8 +200,10 @@ class ApiServer:
                 status = as_json(self.runtime.status())
                 self.hub.publish("runtime", {k: v for k, v in status.items()
                                              if k not in ("store", "sync")}, retain=True)
-                self.hub.publish("sync", status["sync"] or {"broker_state": "disabled"},
-                                 retain=True)
+                sync = sync_state(self.runtime)
+                self.hub.publish("sync", sync, retain=True)
+                self._backlog.record(time.time(), int(sync.get("queue_records", 0)),
+                                     float(sync.get("oldest_age_s", 0.0)))
             if now >= next_debug:
                 next_debug = now + DEBUG_EVERY_S
                 self._publish_debug()

@@ -19,11 +19,14 @@ import secrets
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from runtime.contracts.errors import LinesideError
 from runtime.contracts.roles import ROLES, role_at_least
-from runtime.store import LastAdmin, Store, UnknownUser, UserExists, UserRecord
+from runtime.store import LastAdmin, UnknownUser, UserExists, UserRecord
+
+if TYPE_CHECKING:
+    from runtime.store import Store
 
 __all__ = [
     "ROLES", "AccountLocked", "BadRole", "BadUserName", "LastAdmin", "LoginRefused",

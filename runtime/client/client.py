@@ -538,6 +538,10 @@ class RuntimeClient:
         """sync.status"""
         return await self.request("sync.status")
 
+    async def sync_backlog(self, hours: float | None = None) -> Any:
+        """sync.backlog: the outbox's depth over the last `hours` (default 8, at most 24)."""
+        return await self.request("sync.backlog", _given(hours=hours))
+
 
 async def fetch_fingerprint(url: str, timeout: float = 10.0) -> str:  # noqa: ASYNC109
     """The SHA-256 fingerprint of the certificate a wss:// runtime presents (for a person

@@ -28,8 +28,8 @@ class Change:
 
 def diff_projects(old: dict[str, Any], new: dict[str, Any]) -> list[Change]:
     """Every change from `old` to `new`, in document order."""
-    changes = _fields("", old, new, ("connections", "tags", "flows"))
-    for section in ("connections", "tags"):
+    changes = _fields("", old, new, ("connections", "tags", "flows", "assets"))
+    for section in ("connections", "tags", "assets"):
         changes += _by_id(section, old.get(section, []), new.get(section, []), _fields)
     changes += _by_id("flows", old.get("flows", []), new.get("flows", []), _flow)
     return changes

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from runtime.contracts.assets import LIMIT_ORDER, ROLES
 from runtime.contracts.project import (
     CONNECTION_KINDS,
     FLOW_MODES,
@@ -135,6 +136,54 @@ _FLOW = {
     },
 }
 
+_PAIR = {"type": "array", "items": _NUMBER, "minItems": 2, "maxItems": 2}
+
+_ASSET_TAG = {
+    "type": "object",
+    "required": ["tag"],
+    "additionalProperties": False,
+    "properties": {
+        "tag": {"type": "string", "minLength": 1},
+        "label": {"type": "string"},
+        "role": {"enum": list(ROLES)},
+        "range": _PAIR,
+        "normal": _PAIR,
+        "limits": {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {name: _NUMBER for name in LIMIT_ORDER},
+        },
+    },
+}
+
+_HEALTH = {
+    "type": "object",
+    "required": ["range", "warn", "alarm"],
+    "additionalProperties": False,
+    "properties": {
+        "tag": {"type": "string", "minLength": 1},
+        "flow": {"type": "string", "minLength": 1},
+        "output": {"type": "string", "pattern": r"^[^:]+:[^:]+$"},
+        "label": {"type": "string"},
+        "range": _PAIR,
+        "warn": _NUMBER,
+        "alarm": _NUMBER,
+    },
+}
+
+_ASSET = {
+    "type": "object",
+    "required": ["id", "name", "tags"],
+    "additionalProperties": False,
+    "properties": {
+        "id": _ID,
+        "name": {"type": "string", "minLength": 1},
+        "description": {"type": "string"},
+        "tags": {"type": "array", "items": _ASSET_TAG},
+        "health": _HEALTH,
+    },
+}
+
 PROJECT_SCHEMA: dict[str, Any] = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
@@ -157,5 +206,6 @@ PROJECT_SCHEMA: dict[str, Any] = {
         },
         "tags": {"type": "array", "items": _TAG},
         "flows": {"type": "array", "items": _FLOW},
+        "assets": {"type": "array", "items": _ASSET},
     },
 }

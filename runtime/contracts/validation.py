@@ -15,6 +15,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaError
 
+from runtime.contracts.assets import asset_problems
 from runtime.contracts.errors import AddressError, ExpressionError, Problem, ValidationFailed
 from runtime.contracts.expression import compile_expression
 from runtime.contracts.modbus_address import parse_address
@@ -51,6 +52,7 @@ def validate_project(doc: Any, specs: Mapping[str, NodeSpec],
     for f_index, flow in enumerate(doc["flows"]):
         problems += _flow_problems(flow, f"$.flows[{f_index}]", specs, tags, models or {})
     problems += _shadow_problems(doc["flows"])
+    problems += asset_problems(doc, specs)
     return problems
 
 
@@ -137,7 +139,7 @@ def _schema_message(error: SchemaError) -> str:
                         "'_', '.' or '-'")
             if error.absolute_path and error.absolute_path[-1] == "endpoint":
                 return f"{value!r} is not an OPC UA endpoint: it must start with opc.tcp://"
-            if error.absolute_path and error.absolute_path[-1] in ("from", "to"):
+            if error.absolute_path and error.absolute_path[-1] in ("from", "to", "output"):
                 return f"{value!r} must name a node and a port as 'node:port'"
             return f"{value!r} does not have the expected form"
         case "minimum" | "exclusiveMinimum":
@@ -146,6 +148,10 @@ def _schema_message(error: SchemaError) -> str:
             return f"must be at most {error.validator_value}, found {value!r}"
         case "minLength":
             return "must not be empty"
+        case "minItems" | "maxItems" if isinstance(error.schema, dict) and (
+                error.validator_value == error.schema.get("minItems")
+                == error.schema.get("maxItems")):
+            return f"must be a list of {error.validator_value} numbers [low, high], found {value!r}"
     return error.message
 
 

@@ -5,6 +5,8 @@ accounts and the outbox, in one SQLite file in WAL mode with synchronous=FULL, w
 writer thread with group commit. See Store.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from runtime.store.config import StoreConfig
 from runtime.store.errors import (
     LastAdmin,
@@ -35,7 +37,18 @@ from runtime.store.records import (
     UserRecord,
     Version,
 )
-from runtime.store.store import Store
+
+if TYPE_CHECKING:
+    from runtime.store.store import Store
+
+
+def __getattr__(name: str) -> Any:
+    # Store (SQLite, sqlite-utils, numpy) is imported on first use, so that a program that
+    # needs only the settings or the records (the HMI's start) does not pay for it.
+    if name == "Store":
+        from runtime.store.store import Store
+        return Store
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "AlarmRecord", "AlarmState", "AuditRecord", "Buckets", "EventRecord", "LastAdmin",

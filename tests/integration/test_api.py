@@ -148,7 +148,12 @@ async def test_alarms_line_mode_history_events_models_and_sync(api_runtime: Runt
     assert "P101.VIB_HIGH" in {e["data"]["alarm"] for e in events}
     models = (await operator.models())["models"]
     assert [(m["key"], m["open"]) for m in models] == [("pump_health@1", False)]
-    assert (await operator.sync_status())["broker_state"] == "disabled"
+    sync = await operator.sync_status()
+    assert sync["broker_state"] == "disabled" and sync["queue_records"] > 0
+    backlog = await operator.sync_backlog(hours=1)  # recorded every second since the start
+    assert backlog["period_s"] == 30.0 and backlog["ts"]
+    assert len(backlog["ts"]) == len(backlog["records"]) == len(backlog["oldest_age_s"])
+    assert backlog["records"][-1] > 0  # no broker: the outbox only grows
     await refused(operator.history(["P101.vibration"], now, now - 5, 10),
                   ErrorCode.BAD_REQUEST)
 

@@ -56,7 +56,7 @@ def sample_data(project: dict[str, Any]) -> dict[str, dict[str, Any]]:
         "models.list": {}, "models.add": {
             "file_name": MODEL.name, "onnx_base64": base64.b64encode(MODEL.read_bytes()).decode(),
             "sidecar": json.loads(MODEL.with_suffix(".json").read_text())},  # registered: a no-op
-        "models.remove": {"model": "absent@1"}, "sync.status": {},
+        "models.remove": {"model": "absent@1"}, "sync.status": {}, "sync.backlog": {"hours": 1},
     }
 
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
 
 import pytest
 
+from app.local import find_runtime
 from runtime.client import Credentials
 from tests.runtime_process import PASSWORD, RuntimeProcess, user_of
 from ui.link import Link, Target
@@ -41,6 +42,27 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+@contextlib.asynccontextmanager
+async def attached_window(runtime, credentials=None, palette: Palette = LIGHT
+                          ) -> AsyncIterator[MainWindow]:
+    """The main window at 1280x800 with a link attached to `runtime` (a RuntimeProcess) as
+    `lineside` attaches: through its data folder's endpoint and, without `credentials`, its
+    local token. On leaving, the link is closed before the window (no signal reaches a
+    deleted widget)."""
+    found = find_runtime(runtime.data_dir)
+    link = Link()
+    window = MainWindow(link, palette)
+    window.resize(1280, 800)
+    window.show()
+    link.attach(Target(found.url, credentials or found.credentials, found.fingerprint))
+    try:
+        yield window
+    finally:
+        await link.close()
+        window.close()
+        window.deleteLater()
+
+
 async def inject_fault(opcua_url: str, kind: str, value: float) -> None:
     """Inject a fault into the simulated plant process as an engineer would: the
     `lineside-sim fault` command, which calls the plant's Simulation.InjectFault method."""
@@ -52,22 +74,12 @@ async def inject_fault(opcua_url: str, kind: str, value: float) -> None:
         pytest.fail(f"lineside-sim fault {kind} failed: {(out + err).decode(errors='replace')}")
 
 
-@asynccontextmanager
-async def hmi_window(qtbot, runtime: RuntimeProcess, role: str = "operator",
-                     palette: Palette = LIGHT) -> AsyncIterator[tuple[Link, MainWindow]]:
-    """The main window at 1280x800 over a link logged in to `runtime` as the user of
-    `role` (tests.runtime_process.user_of; "token" for the local token)."""
-    credentials = (Credentials(token=runtime.token) if role == "token"
-                   else Credentials(user=user_of(role), password=PASSWORD))
-    link = Link()
-    window = MainWindow(link, palette)
-    qtbot.addWidget(window)
-    window.resize(1280, 800)
-    window.show()
-    link.attach(Target(runtime.url, credentials, runtime.fingerprint or None))
-    try:
-        await eventually(lambda: not link.stale, 30, f"the link logged in as {role}")
-        yield link, window
-    finally:
-        await link.close()
-        window.close()
+@contextlib.asynccontextmanager
+async def logged_in(runtime: RuntimeProcess, role: str = "operator", palette: Palette = LIGHT
+                    ) -> AsyncIterator[MainWindow]:
+    """attached_window logged in as the user of `role` (tests.runtime_process.user_of),
+    once the link is up."""
+    credentials = Credentials(user=user_of(role), password=PASSWORD)
+    async with attached_window(runtime, credentials, palette) as window:
+        await eventually(lambda: not window.link.stale, 30, f"the link logged in as {role}")
+        yield window

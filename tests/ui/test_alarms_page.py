@@ -14,7 +14,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from tests.runtime_process import user_of
-from tests.ui.support import eventually, hmi_window, inject_fault
+from tests.ui.support import eventually, inject_fault, logged_in
 from ui.alarms_model import AlarmTableModel
 from ui.pages.alarms import AlarmsPage
 from ui.theme import DARK, LIGHT, alarm_colours
@@ -49,7 +49,7 @@ def state(page: AlarmsPage) -> str:
 
 async def test_fault_ack_with_note_shelve_and_unshelve(qtbot, runtime_process, sim_plant):
     runtime = await runtime_process(users=True)
-    async with hmi_window(qtbot, runtime, "operator") as (_link, window):
+    async with logged_in(runtime, "operator") as window:
         page = window.alarms_page
         window.show_page(page)
         await raised(runtime, sim_plant, page)
@@ -132,16 +132,16 @@ async def test_fault_ack_with_note_shelve_and_unshelve(qtbot, runtime_process, s
         assert page.filter.rowCount() == 0
         page.priority_buttons["medium"].click()
         assert page.filter.rowCount() == 1
-    await screenshots(qtbot, runtime)
+    await screenshots(runtime)
 
 
-async def screenshots(qtbot, runtime) -> None:
+async def screenshots(runtime) -> None:
     """The page at 1280x800 in both themes with the active alarm, from windows of their own
     (files in $LINESIDE_SCREENSHOTS when set, else beside the runtime's folder)."""
     folder = Path(os.environ.get("LINESIDE_SCREENSHOTS") or runtime.data_dir.parent)
     folder.mkdir(parents=True, exist_ok=True)
     for palette in (LIGHT, DARK):
-        async with hmi_window(qtbot, runtime, "operator", palette) as (_link, window):
+        async with logged_in(runtime, "operator", palette) as window:
             page = window.alarms_page
             window.show_page(page)
             await eventually(lambda p=page: p.model.alarm(ALARM) is not None and shown(
@@ -158,7 +158,7 @@ async def screenshots(qtbot, runtime) -> None:
 async def test_a_viewer_sees_the_actions_disabled_and_is_refused(qtbot, runtime_process,
                                                                   sim_plant):
     runtime = await runtime_process(users=True)
-    async with hmi_window(qtbot, runtime, "viewer") as (_link, window):
+    async with logged_in(runtime, "viewer") as window:
         page = window.alarms_page
         window.show_page(page)
         await raised(runtime, sim_plant, page)

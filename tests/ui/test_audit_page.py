@@ -10,7 +10,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt
 
 from tests.runtime_process import user_of
-from tests.ui.support import eventually, hmi_window, inject_fault
+from tests.ui.support import eventually, inject_fault, logged_in
 from ui.audit_model import RANGES_S, AuditTableModel
 from ui.pages.audit import AuditPage
 
@@ -27,7 +27,7 @@ def rows(page: AuditPage) -> list[dict[str, str]]:
 
 async def test_an_ack_shows_in_the_audit_log_with_its_user(qtbot, runtime_process, sim_plant):
     runtime = await runtime_process(users=True)
-    async with hmi_window(qtbot, runtime, "operator") as (_link, window):
+    async with logged_in(runtime, "operator") as window:
         alarms = window.alarms_page
         window.show_page(alarms)
         await inject_fault(sim_plant.opcua_url, "bearing_wear", 1.0)

@@ -9,9 +9,8 @@ import time
 import pytest
 from PySide6.QtCore import Qt
 
-from app.main import local_target
-from tests.ui.support import eventually, free_port
-from ui.link import Link, Target
+from app.local import find_runtime
+from tests.ui.support import attached_window, eventually, free_port
 from ui.tag_table import TagTableModel
 from ui.window import MainWindow
 
@@ -19,24 +18,13 @@ TAG = "P101.vibration"
 
 
 @pytest.fixture
-async def hmi(qtbot, runtime_process):
-    """A runtime process on a fixed port (so it can come back on it), a link attached to
-    it as `lineside` attaches (its data folder's endpoint and token files), and the main
-    window at 1280x800."""
+async def hmi(runtime_process):
+    """A runtime process on a fixed port (so it can come back on it), and the main window
+    attached to it as `lineside` attaches."""
     runtime = await runtime_process(api={"port": free_port()}, users=False)
-    link = Link()
-    window = MainWindow(link)
-    qtbot.addWidget(window)
-    window.resize(1280, 800)
-    window.show()
-    url, fingerprint, credentials, _folder = local_target(runtime.config, runtime.data_dir)
-    assert url == runtime.url
-    link.attach(Target(url, credentials, fingerprint))
-    try:
-        yield runtime, link, window
-    finally:
-        await link.close()
-        window.close()
+    async with attached_window(runtime) as window:
+        assert find_runtime(runtime.data_dir).url == runtime.url
+        yield runtime, window.link, window
 
 
 def live(model: TagTableModel, tag: str, after: float = 0.0) -> bool:

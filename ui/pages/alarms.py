@@ -313,6 +313,13 @@ class AlarmsPage(QWidget):
             self.dialog = None
         dialog.deleteLater()
 
+    async def stage_screenshot(self) -> None:
+        """For `make screenshots`: the most important alarm selected, in the bright half
+        of its blink."""
+        if self.filter.rowCount():
+            self.select(str(self.filter.index(0, 0).data(ALARM_ROLE)))
+        self.model.blink_on = True
+
     # -- keeping the view current -------------------------------------------------------
 
     def _on_selection(self, *_args: Any) -> None:

@@ -45,9 +45,9 @@ class ConnectionsPage(QWidget):
         header = self.tag_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setSectionResizeMode(TagTableModel.DESCRIPTION, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((TagTableModel.TAG, 200), (TagTableModel.CONNECTION, 120),
-                              (TagTableModel.ADDRESS, 230), (TagTableModel.VALUE, 150),
-                              (TagTableModel.QUALITY, 230), (TagTableModel.TIME, 100)):
+        for column, width in ((TagTableModel.TAG, 220), (TagTableModel.VALUE, 170),
+                              (TagTableModel.QUALITY, 200), (TagTableModel.TIME, 100),
+                              (TagTableModel.CONNECTION, 110), (TagTableModel.ADDRESS, 240)):
             self.tag_view.setColumnWidth(column, width)
 
         layout = QVBoxLayout(self)
