@@ -34,14 +34,14 @@ def top_alarm(alarms: list[dict[str, Any]]) -> dict[str, Any] | None:
 
 
 def alarm_counts_text(widget: QWidget, alarms: list[dict[str, Any]]) -> str:
-    """"▲ 3 active · ⏸ 1 shelved" for the header and the alarms page ("" when none)."""
+    """"▲ 3 active · ∥ 1 shelved" for the header and the alarms page ("" when none)."""
     active = sum(1 for a in alarms if a.get("active") and a.get("state") != "shelved")
     shelved = sum(1 for a in alarms if a.get("state") == "shelved")
     parts = []
     if active:
         parts.append(widget.tr("▲ {n} active").format(n=active))
     if shelved:
-        parts.append(widget.tr("⏸ {n} shelved").format(n=shelved))
+        parts.append(widget.tr("∥ {n} shelved").format(n=shelved))
     return " · ".join(parts)
 
 

@@ -130,6 +130,30 @@ QHeaderView::section {{
     background: {p.background}; color: {p.secondary}; border: none;
     border-bottom: 1px solid {p.outline}; padding: 6px 8px; font-weight: 600;
 }}
+QPushButton {{
+    background: {p.panel}; border: 1px solid {p.outline}; border-radius: 4px;
+    min-height: {target_px}px; padding: 0px 16px;
+}}
+QPushButton:pressed, QPushButton:checked {{ background: {p.selection}; }}
+QPushButton:checked {{ border: 2px solid {p.text}; }}
+QPushButton:disabled {{ color: {p.secondary}; border-style: dashed; }}
+QPushButton#keypadKey, QPushButton#keypadOk, QPushButton#keypadCancel {{
+    font-size: {VALUE_PX + 4}px; min-width: {target_px}px;
+}}
+QPushButton#keypadOk {{ font-weight: 600; border: 2px solid {p.text}; }}
+QPushButton#actionButton {{ font-size: {VALUE_PX}px; font-weight: 600; padding: 0px 24px; }}
+QLabel#keypadDisplay, QLineEdit#numberField, QLineEdit#noteField {{
+    background: {p.panel}; border: 1px solid {p.outline}; border-radius: 4px; padding: 4px 12px;
+}}
+QLineEdit#noteField, QLineEdit#numberField {{ min-height: {target_px}px; font-size: {VALUE_PX}px; }}
+QLabel#keypadDisplay {{ font-size: {HEADER_PX + 8}px; }}
+QLabel#keypadUnit {{ font-size: {VALUE_PX}px; color: {p.secondary}; }}
+QLabel#keypadRange, QLabel#hint {{ color: {p.secondary}; }}
+QLabel#refusal {{
+    background: {p.critical}; color: {p.on_alarm}; font-weight: 600; padding: 4px 8px;
+    border-radius: 4px;
+}}
+QLabel#counts {{ font-size: {VALUE_PX}px; }}
 QFrame#assetPanel {{ background: {p.panel}; border: 1px solid {p.outline}; border-radius: 4px; }}
 QFrame#assetPanel QWidget {{ background: transparent; }}
 QLabel#assetTitle {{ font-size: {HEADER_PX}px; font-weight: 600; }}

@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (
 
 from ui.frame import Frame
 from ui.link import Link
+from ui.pages.alarms import AlarmsPage
+from ui.pages.audit import AuditPage
 from ui.pages.connections import ConnectionsPage
 from ui.pages.overview import OverviewPage
 from ui.pages.sync import SyncPage
@@ -59,13 +61,17 @@ class MainWindow(QMainWindow):
         self.pages = QStackedWidget()
         self.overview_page = OverviewPage(link, palette, self.target_px)
         self.connections_page = ConnectionsPage(link, palette, self.target_px)
+        self.alarms_page = AlarmsPage(link, palette, self.target_px)
+        self.audit_page = AuditPage(link, palette, self.target_px)
         self.sync_page = SyncPage(link, palette, self.target_px)
         # The rail, top to bottom: (glyph, name, page). Each page takes (link, palette,
         # target_px) and is a thin view over its view-models.
         rail_pages: list[tuple[str, str, QWidget]] = [
             ("▣", self.tr("Overview"), self.overview_page),
+            ("◆", self.tr("Alarms"), self.alarms_page),
             ("⇄", self.tr("Connections"), self.connections_page),
             ("☁", self.tr("Sync"), self.sync_page),
+            ("☰", self.tr("Audit"), self.audit_page),
         ]
 
         rail = named(QFrame(), "rail")

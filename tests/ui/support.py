@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from app.local import find_runtime
+from runtime.client import Credentials
+from tests.runtime_process import PASSWORD, RuntimeProcess, user_of
 from ui.link import Link, Target
 from ui.theme import LIGHT, Palette
 from ui.window import MainWindow
@@ -58,3 +61,25 @@ async def attached_window(runtime, credentials=None, palette: Palette = LIGHT
         await link.close()
         window.close()
         window.deleteLater()
+
+
+async def inject_fault(opcua_url: str, kind: str, value: float) -> None:
+    """Inject a fault into the simulated plant process as an engineer would: the
+    `lineside-sim fault` command, which calls the plant's Simulation.InjectFault method."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "runtime.sim", "fault", "--url", opcua_url, kind,
+        "--value", str(value), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    if process.returncode != 0:
+        pytest.fail(f"lineside-sim fault {kind} failed: {(out + err).decode(errors='replace')}")
+
+
+@contextlib.asynccontextmanager
+async def logged_in(runtime: RuntimeProcess, role: str = "operator", palette: Palette = LIGHT
+                    ) -> AsyncIterator[MainWindow]:
+    """attached_window logged in as the user of `role` (tests.runtime_process.user_of),
+    once the link is up."""
+    credentials = Credentials(user=user_of(role), password=PASSWORD)
+    async with attached_window(runtime, credentials, palette) as window:
+        await eventually(lambda: not window.link.stale, 30, f"the link logged in as {role}")
+        yield window

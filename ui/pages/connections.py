@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSortFilterProxyModel, Qt
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QHeaderView,
     QLabel,
     QTableView,
@@ -16,24 +15,7 @@ from ui.connection_table import ConnectionTableModel
 from ui.link import Link
 from ui.tag_table import TagTableModel
 from ui.theme import Palette, named
-
-
-def _table(model: QSortFilterProxyModel, row_px: int) -> QTableView:
-    view = QTableView()
-    view.setModel(model)
-    view.setSortingEnabled(True)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-    view.setShowGrid(False)
-    view.setWordWrap(False)
-    view.verticalHeader().hide()
-    view.verticalHeader().setDefaultSectionSize(row_px)
-    view.horizontalHeader().setHighlightSections(False)
-    view.horizontalHeader().setDefaultAlignment(Qt.AlignmentFlag.AlignLeft
-                                                | Qt.AlignmentFlag.AlignVCenter)
-    view.horizontalHeader().setMinimumHeight(row_px * 3 // 4)
-    return view
+from ui.widgets.table import table_view
 
 
 class ConnectionsPage(QWidget):
@@ -50,7 +32,7 @@ class ConnectionsPage(QWidget):
         tags_proxy.setSourceModel(self.tags)
 
         title = named(QLabel(self.tr("Connections and tags")), "pageTitle")
-        self.connection_view = _table(connections_proxy, row_px)
+        self.connection_view = table_view(connections_proxy, row_px)
         header = self.connection_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(ConnectionTableModel.ERROR, QHeaderView.ResizeMode.Stretch)
@@ -58,7 +40,7 @@ class ConnectionsPage(QWidget):
             QTableView.SizeAdjustPolicy.AdjustToContents)
         self.connection_view.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
-        self.tag_view = _table(tags_proxy, row_px)
+        self.tag_view = table_view(tags_proxy, row_px)
         self.tag_view.sortByColumn(TagTableModel.TAG, Qt.SortOrder.AscendingOrder)
         header = self.tag_view.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)

@@ -1,0 +1,1 @@
+"""Reusable touch widgets: the numeric keypad and the fields that open it."""
