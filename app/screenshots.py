@@ -93,13 +93,13 @@ async def render_window(runtime: LocalRuntime, theme: str, width: int, height: i
     try:
         await _until(lambda: not link.stale and any(a.get("active") for a in link.alarms),
                      "the runtime attached and an alarm active")
-        for _glyph, name, page in window.rail_pages:
+        for name, page in window.pages_in_rail():
             window.show_page(page)
             stage = getattr(page, "stage_screenshot", None)
             if stage is not None:
                 await stage()
             await asyncio.sleep(SETTLE_S)
-            path = out / f"{name.lower().replace(' ', '-')}-{theme}-{width}x{height}.png"
+            path = out / f"{name}-{theme}-{width}x{height}.png"
             if not window.grab().toImage().save(str(path)):
                 raise OSError(f"cannot write {path}")
             written.append(path)

@@ -50,7 +50,7 @@ def state(page: AlarmsPage) -> str:
 async def test_fault_ack_with_note_shelve_and_unshelve(qtbot, runtime_process, sim_plant):
     runtime = await runtime_process(users=True)
     async with logged_in(runtime, "operator") as window:
-        page = window.alarms_page
+        page = window.page("alarms")
         window.show_page(page)
         await raised(runtime, sim_plant, page)
         assert state(page) == "active-unacked"
@@ -142,7 +142,7 @@ async def screenshots(runtime) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     for palette in (LIGHT, DARK):
         async with logged_in(runtime, "operator", palette) as window:
-            page = window.alarms_page
+            page = window.page("alarms")
             window.show_page(page)
             await eventually(lambda p=page: p.model.alarm(ALARM) is not None and shown(
                 p, ALARM, AlarmTableModel.VALUE) != "—", 10, "the alarm with its value")
@@ -159,7 +159,7 @@ async def test_a_viewer_sees_the_actions_disabled_and_is_refused(qtbot, runtime_
                                                                   sim_plant):
     runtime = await runtime_process(users=True)
     async with logged_in(runtime, "viewer") as window:
-        page = window.alarms_page
+        page = window.page("alarms")
         window.show_page(page)
         await raised(runtime, sim_plant, page)
         assert page.select(ALARM)

@@ -28,13 +28,13 @@ def rows(page: AuditPage) -> list[dict[str, str]]:
 async def test_an_ack_shows_in_the_audit_log_with_its_user(qtbot, runtime_process, sim_plant):
     runtime = await runtime_process(users=True)
     async with logged_in(runtime, "operator") as window:
-        alarms = window.alarms_page
+        alarms = window.page("alarms")
         window.show_page(alarms)
         await inject_fault(sim_plant.opcua_url, "bearing_wear", 1.0)
         await eventually(lambda: alarms.select(ALARM), 60, f"{ALARM} on the alarms page")
         await alarms.acknowledge("checked the bearing")
 
-        page = window.audit_page
+        page = window.page("audit")
         window.show_page(page)  # refreshes on show
         await eventually(lambda: any(r["Action"] == "alarm.ack" for r in rows(page)), 10,
                          "the ack in the audit log")

@@ -34,7 +34,7 @@ def live(model: TagTableModel, tag: str, after: float = 0.0) -> bool:
 
 def shown(window: MainWindow, tag: str, column: int, role: int = Qt.ItemDataRole.DisplayRole):
     """What the tags view shows for `tag` in `column` (through its sort proxy)."""
-    proxy = window.connections_page.tag_view.model()
+    proxy = window.page("connections").tag_view.model()
     for r in range(proxy.rowCount()):
         if proxy.index(r, TagTableModel.TAG).data() == tag:
             return proxy.index(r, column).data(role)
@@ -43,12 +43,12 @@ def shown(window: MainWindow, tag: str, column: int, role: int = Qt.ItemDataRole
 
 async def test_live_values_then_stale_at_once_then_back_within_5_s(hmi):
     runtime, _link, window = hmi
-    tags = window.connections_page.tags
+    tags = window.page("connections").tags
     await eventually(lambda: live(tags, TAG), 20, "a live value of P101.vibration")
     assert window.frame.banner_text() == ""
     assert shown(window, TAG, TagTableModel.VALUE).endswith("mm/s")
     assert shown(window, TAG, TagTableModel.QUALITY) == "✓ Good"
-    connections = window.connections_page.connections
+    connections = window.page("connections").connections
     await eventually(lambda: connections.rowCount() == 2 and all(
         connections.state_text(row) == "● Connected" for row in connections._rows), 10,
         "both connections shown connected")
@@ -75,10 +75,10 @@ async def test_live_values_then_stale_at_once_then_back_within_5_s(hmi):
 
 async def test_window_renders_at_1280x800(hmi, tmp_path):
     _runtime, _link, window = hmi
-    tags = window.connections_page.tags
+    tags = window.page("connections").tags
     await eventually(lambda: all(not tags.stale(r) for r in tags._rows) and tags.rowCount() > 5,
                      20, "every tag live")
-    await eventually(lambda: window.connections_page.connections.rowCount() == 2, 10,
+    await eventually(lambda: window.page("connections").connections.rowCount() == 2, 10,
                      "both connections listed")
     image = window.grab().toImage()
     path = tmp_path / "connections-and-tags.png"

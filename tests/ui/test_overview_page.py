@@ -74,7 +74,7 @@ async def writes_since(client, since: float) -> list[dict]:
 
 async def test_the_overview_is_built_from_the_assets_and_live_values_arrive(hmi):
     _runtime, _link, window = hmi
-    page = window.overview_page
+    page = window.page("overview")
     assert window.pages.currentWidget() is page  # the page shown at start
     await eventually(lambda: len(page.panels) == 2, 20, "the two assets' panels")
     assert [p.asset.name for p in page.panels] == ["P-101 centrifugal pump",
@@ -95,7 +95,7 @@ async def test_the_overview_is_built_from_the_assets_and_live_values_arrive(hmi)
 
 async def test_a_lost_runtime_turns_every_bar_stale_at_once(hmi):
     runtime, _link, window = hmi
-    page = window.overview_page
+    page = window.page("overview")
     await eventually(lambda: page.rows and all(live(r) for r in page.rows), 30,
                      "live values on every bar")
     await runtime.stop()
@@ -109,7 +109,7 @@ async def test_a_lost_runtime_turns_every_bar_stale_at_once(hmi):
 
 async def test_manual_mode_from_the_page_stops_rule_writes_reaching_the_plant(hmi):
     runtime, link, window = hmi
-    page = window.overview_page
+    page = window.page("overview")
     operator = await runtime.client("operator")
     started = time.time()
     await eventually(lambda: link.line_mode == "automatic" and page.mode_button.isEnabled()
@@ -147,7 +147,7 @@ async def test_manual_mode_from_the_page_stops_rule_writes_reaching_the_plant(hm
                      "two more seconds of vibration samples for the rule")
     assert setpoint.value_text() == held
     assert await writes_since(operator, switched + 0.5) == []
-    assert len(await writes_since(operator, started)) >= 2
+    assert await writes_since(operator, started)  # the rule did write before the switch
 
     # Back to automatic, confirmed too; the rule writes again.
     page.mode_button.click()
@@ -161,7 +161,7 @@ async def test_manual_mode_from_the_page_stops_rule_writes_reaching_the_plant(hm
 
 async def test_stop_ai_writes_is_one_touch_and_stops_them(hmi):
     runtime, link, window = hmi
-    page = window.overview_page
+    page = window.page("overview")
     operator = await runtime.client("operator")
     await eventually(lambda: link.line_mode == "automatic" and page.stop_button.isEnabled(),
                      20, "the line in automatic, the button enabled")
@@ -182,7 +182,7 @@ async def test_stop_ai_writes_is_one_touch_and_stops_them(hmi):
 async def test_a_viewer_sees_the_controls_disabled_and_cannot_change_the_mode(plant_runtime):
     async with attached_window(plant_runtime, login("viewer")) as window:
         link = window.link
-        page = window.overview_page
+        page = window.page("overview")
         await eventually(lambda: link.role == "viewer" and link.line_mode == "automatic", 20,
                          "logged in as a viewer, the line in automatic")
         await eventually(lambda: page.rows and live(page.row("P101.vibration")), 20,
@@ -199,7 +199,7 @@ async def test_a_viewer_sees_the_controls_disabled_and_cannot_change_the_mode(pl
 @pytest.mark.parametrize("palette", [LIGHT, DARK], ids=["light", "dark"])
 async def test_the_overview_renders_at_1280x800(plant_runtime, palette, tmp_path):
     async with attached_window(plant_runtime, login("operator"), palette) as window:
-        page = window.overview_page
+        page = window.page("overview")
         await eventually(lambda: page.rows and all(live(r) for r in page.rows), 30,
                          "live values on every bar")
         await eventually(lambda: "rule" in page.recent.text(), 10, "recent rule writes")

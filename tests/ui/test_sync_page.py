@@ -21,7 +21,7 @@ def records_waiting(page) -> int:
 
 
 async def test_the_outbox_grows_without_a_broker_and_the_backlog_is_plotted(window, tmp_path):
-    page = window.sync_page
+    page = window.page("sync")
     window.show_page(page)
     await eventually(lambda: records_waiting(page) > 0, 15, "records waiting in the outbox")
     assert page.text("broker").startswith("○ No broker configured")
