@@ -26,7 +26,8 @@ async def hmi(qtbot, runtime_process):
     runtime = await runtime_process(api={"port": free_port()}, users=False)
     link = Link()
     window = MainWindow(link)
-    qtbot.addWidget(window)
+    # Closed here, not by qtbot.addWidget: pytest-qt deletes its widgets before this
+    # teardown runs, and closing the link then signals `lost` to deleted widgets.
     window.resize(1280, 800)
     window.show()
     url, fingerprint, credentials, _folder = local_target(runtime.config, runtime.data_dir)
@@ -37,6 +38,7 @@ async def hmi(qtbot, runtime_process):
     finally:
         await link.close()
         window.close()
+        window.deleteLater()
 
 
 def live(model: TagTableModel, tag: str, after: float = 0.0) -> bool:

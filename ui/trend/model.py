@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from runtime.client import ApiError, Disconnected
@@ -31,8 +32,8 @@ RANGES_S = (60, 600, 3_600, 8 * 3_600, 24 * 3_600, 7 * 86_400, 30 * 86_400)
 MIN_SPAN_S = 5.0
 MAX_SPAN_S = 90 * 86_400.0
 FETCH_DELAY_MS = 250
-"""History is fetched this long after the range or width last changed (pans and pinches
-send many changes; one request follows them)."""
+"""History is fetched this long after the range or width first changed (pans and pinches
+send many changes; one request follows them, and another if the range moved on since)."""
 REFETCH_ZOOM = 1.25
 """Buckets fetched for a span more than this many times longer or shorter are refetched."""
 MARKER_KINDS = (EventKind.ALARM_RAISED, EventKind.WRITE)
@@ -202,7 +203,8 @@ class TrendModel(QObject):
         self._fetch_timer.start()
 
     def _maybe_refetch(self) -> None:
-        if self._needs_fetch():
+        # Not restarted while pending: a following view changes its range every frame.
+        if self._needs_fetch() and not self._fetch_timer.isActive():
             self._fetch_timer.start()
 
     def _needs_fetch(self) -> bool:
@@ -258,8 +260,9 @@ class TrendModel(QObject):
         self.history_loaded.emit(start, end, width)
 
     async def close(self) -> None:
-        """Stop fetching (the page is going away)."""
-        self._fetch_timer.stop()
+        """Stop fetching (the page is going away, or already gone)."""
+        if shiboken6.isValid(self._fetch_timer):
+            self._fetch_timer.stop()
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
