@@ -191,9 +191,9 @@ async def test_the_page_renders_six_live_pens_at_1280x800(qtbot, runtime_process
         for tag in tags:
             page.pick(tag)
         page.range_buttons.button(60).click()
-        await eventually(lambda: all(drawn_after(page, t, time.time() - 20) >= 2
-                                     for t in tags if page.trend.units()[t] != ""), 15,
-                         "the pens drawn")
+        await eventually(lambda: len(page.trend.pens[VIBRATION].series.live) >= 50
+                         and all(drawn_after(page, t, time.time() - 20) >= 2 for t in tags),
+                         20, "five seconds of live values drawn")
         page.plot.place_cursor(time.time() - 3)
         image = window.grab().toImage()
         path = tmp_path / f"trends-{palette.name}.png"

@@ -226,7 +226,7 @@ class TrendsPage(QWidget):
 
     def _cursor_moved(self, ts: float) -> None:
         self.readout.set_cursor(ts)
-        stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts))
+        stamp = time.strftime("%H:%M:%S", time.localtime(ts))
         self.cursor_label.setText(self.tr("Cursor {0}").format(stamp))
         self.hide_cursor_button.setEnabled(True)
 

@@ -271,7 +271,7 @@ class TrendModel(QObject):
 
     def columns(self, pen: Pen, grid: Grid) -> Columns:
         """What `pen` shows on `grid` (remembered as drawn)."""
-        until = min(self.clock(), grid.end) if not self.link.stale else None
+        until = min(self.clock(), grid.end - grid.step / 2) if not self.link.stale else None
         pen.drawn = pen.series.columns(grid, until)
         return pen.drawn
 

@@ -56,7 +56,7 @@ class PenCurve(pg.GraphicsObject):
             self._bounds = QRectF()
         else:
             (x0, x1), (y0, y1) = x_range, y_range
-            pad = max(y1 - y0, 1e-9) * 0.02
+            pad = max(y1 - y0, abs(y1), 1.0) * 0.02  # a flat line still has a height
             self._bounds = QRectF(x0, y0 - pad, x1 - x0, y1 - y0 + 2 * pad)
             gaps = np.flatnonzero(np.isnan(y))
             for a, b in zip(np.concatenate(([0], gaps + 1)),
