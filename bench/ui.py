@@ -30,6 +30,7 @@ from typing import Any
 from bench.harness import BenchError, Context, Metric, WrongResults
 
 NAME = "ui"
+ROOT = Path(__file__).resolve().parents[1]
 PENS = 16
 UNITS = ("mm/s", "°C", "Hz", "bar")
 WINDOW_S = 600.0
@@ -80,8 +81,7 @@ def soak(minutes: float) -> int:
 def _child(args: list[str], timeout: float) -> dict[str, Any]:
     """Run this module as a child process (`python -m bench.ui ARGS`); its JSON result."""
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
-    root = Path(__file__).resolve().parents[1]
-    done = subprocess.run([sys.executable, "-m", "bench.ui", *args], cwd=root, env=env,
+    done = subprocess.run([sys.executable, "-m", "bench.ui", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout, check=False)
     if done.returncode != 0:
         raise BenchError(f"bench.ui {' '.join(args)} exited {done.returncode}:\n"
@@ -115,7 +115,7 @@ def _fps() -> dict[str, Any]:
     import numpy as np
 
     tags = [{"id": f"Synth.{i:04d}", "unit": UNITS[i % len(UNITS)]} for i in range(PENS)]
-    app, link, _window_, page = _window(tags)
+    app, link, _, page = _window(tags)
     link.tags = tags
     link.tags_defined.emit(tags)
     now = [float(int(time.time()))]
@@ -179,12 +179,11 @@ async def _live(seconds: float, marks: list[float]) -> dict[str, Any]:
     from tests.runtime_process import RuntimeProcess, running
     from ui.link import Target
 
-    app, link, _window_, page = _window([])
-    root = Path(__file__).resolve().parents[1]
-    sim = subprocess.Popen(
+    app, link, _, page = _window([])
+    sim = subprocess.Popen(  # noqa: ASYNC220  (started once, before anything is timed)
         [sys.executable, "-m", "runtime.sim", "--opcua-port", "0", "--modbus-port", "0",
          "--extra-tags", str(PENS), "--tick", str(1 / RATE_HZ), "--exit-with-parent"],
-        cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
         text=True)
     try:
         endpoints = json.loads(sim.stdout.readline())  # type: ignore[union-attr]

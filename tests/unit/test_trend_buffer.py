@@ -41,7 +41,7 @@ def test_ring_buffer_window_and_value_at():
     ring = RingBuffer(100)
     for i in range(50):
         ring.append(100.0 + i, float(i), GOOD)
-    ts, values, _q = ring.window(110.0, 120.0)
+    ts, _values, _q = ring.window(110.0, 120.0)
     assert list(ts) == [110.0 + i for i in range(10)]
     assert ring.value_at(115.5) == (115.0, 15.0, GOOD)
     assert ring.value_at(99.0) is None

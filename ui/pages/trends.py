@@ -141,7 +141,7 @@ class TrendsPage(QWidget):
         self.search = named(QLineEdit(), "tagSearch")
         self.search.setPlaceholderText(self.tr("Search tags"))
         self.search.setClearButtonEnabled(True)
-        proxy = QSortFilterProxyModel(self)
+        self.picker_proxy = proxy = QSortFilterProxyModel(self)
         proxy.setSourceModel(self.picker)
         proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.search.textChanged.connect(proxy.setFilterFixedString)
@@ -239,7 +239,7 @@ class TrendsPage(QWidget):
 
     def _tapped(self, index: Any) -> None:
         """A tap anywhere on a row toggles its pen (the check box alone is a small target)."""
-        item = self.picker.itemFromIndex(self.tag_list.model().mapToSource(index))
+        item = self.picker.itemFromIndex(self.picker_proxy.mapToSource(index))
         if item is not None:
             on = item.checkState() == Qt.CheckState.Checked
             item.setCheckState(Qt.CheckState.Unchecked if on else Qt.CheckState.Checked)

@@ -21,7 +21,7 @@ class PenLegend(QWidget):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.model = model
-        self.palette = palette
+        self.theme = palette
         self.row_px = row_px
         self._value_font = value_font()
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
@@ -40,8 +40,8 @@ class PenLegend(QWidget):
 
     def paintEvent(self, _event: QPaintEvent) -> None:
         p = QPainter(self)
-        p.fillRect(self.rect(), QColor(self.palette.panel))
-        p.setPen(QColor(self.palette.outline))
+        p.fillRect(self.rect(), QColor(self.theme.panel))
+        p.setPen(QColor(self.theme.outline))
         p.drawRect(self.rect().adjusted(0, 0, -1, -1))
         width = self.width()
         for row in range(self.model.rowCount()):
@@ -54,7 +54,7 @@ class PenLegend(QWidget):
             mid = top + self.row_px // 2
             p.fillRect(PAD_PX, mid - 2, SWATCH_PX, 4, _brush(line))
             p.setFont(self.font())
-            p.setPen(QColor(self.palette.text))
+            p.setPen(QColor(self.theme.text))
             text_left = PAD_PX * 2 + SWATCH_PX
             value_w = width * 2 // 5
             p.drawText(QRect(text_left, top, width - text_left - value_w - PAD_PX,
@@ -65,7 +65,7 @@ class PenLegend(QWidget):
                 p.fillRect(value_rect, background)
             p.setFont(self._value_font)
             p.setPen(_brush(value).color() if value.data(Qt.ItemDataRole.ForegroundRole)
-                     else QColor(self.palette.text))
+                     else QColor(self.theme.text))
             p.drawText(value_rect.adjusted(0, 0, -4, 0),
                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
                        str(value.data()))

@@ -219,8 +219,8 @@ class TrendModel(QObject):
         if self.start < start - fetched_span / width:
             return True  # panned into the past
         # The present is live; past the fetch's end only if live samples do not reach back.
-        oldest = min((_oldest(p.series) for p in self.pens.values()), default=None)
-        return oldest is not None and oldest > end and self.end > end
+        oldest = [t for t in (_oldest(p.series) for p in self.pens.values()) if t is not None]
+        return bool(oldest) and min(oldest) > end and self.end > end
 
     def _fetch(self) -> None:
         if not self.pens or not self.width or self.link.client is None or self.link.stale:

@@ -100,7 +100,7 @@ class TrendPlot(pg.PlotWidget):
         super().__init__(parent, background=palette.panel,
                          axisItems={"bottom": self.time_axis})
         self.model = model
-        self.palette = palette
+        self.theme = palette
         self.redraws = 0
         self.item: pg.PlotItem = self.getPlotItem()
         self.view: pg.ViewBox = self.item.getViewBox()
@@ -148,8 +148,8 @@ class TrendPlot(pg.PlotWidget):
     # -- structure -------------------------------------------------------------------------
 
     def _style_axis(self, axis: pg.AxisItem) -> None:
-        axis.setPen(pg.mkPen(self.palette.outline))
-        axis.setTextPen(pg.mkPen(self.palette.text))
+        axis.setPen(pg.mkPen(self.theme.outline))
+        axis.setTextPen(pg.mkPen(self.theme.text))
         font = self.font()
         font.setPixelSize(LABEL_PX - 1)
         axis.setStyle(tickFont=font, autoExpandTextSpace=False, autoReduceTextSpace=False)
@@ -174,7 +174,7 @@ class TrendPlot(pg.PlotWidget):
         for i, unit in enumerate(unit_names):
             self.units.append(self._unit_axis(i, unit))
         for pen in pens:
-            colour = pen_colour(self.palette, pen.index)
+            colour = pen_colour(self.theme, pen.index)
             curve = PenCurve(pg.mkPen(colour, width=PEN_WIDTH))
             self.curves[pen.tag] = curve
             self.unit_of(pen.unit).view.addItem(curve, ignoreBounds=True)
@@ -281,7 +281,7 @@ class TrendPlot(pg.PlotWidget):
         self._markers = []
         for marker in markers:
             alarm = marker.kind == EventKind.ALARM_RAISED
-            colour = self.palette.critical if alarm else self.palette.rule_output
+            colour = self.theme.critical if alarm else self.theme.rule_output
             line = pg.InfiniteLine(
                 pos=marker.ts, angle=90, movable=False,
                 pen=pg.mkPen(colour, width=1, style=Qt.PenStyle.DashLine),
