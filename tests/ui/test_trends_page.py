@@ -63,9 +63,9 @@ async def test_a_picked_tag_shows_live_values_on_its_pen(trends):
     picked = time.time()
     page.pick(VIBRATION)
     assert VIBRATION in page.trend.pens
-    await eventually(lambda: len(page.trend.pens[VIBRATION].series.live) >= 10, 10,
+    await eventually(lambda: len(page.trend.pens[VIBRATION].series.live) >= 10, 20,
                      "ten live samples of P101.vibration")
-    await eventually(lambda: drawn_after(page, VIBRATION, picked) >= 4, 5,
+    await eventually(lambda: drawn_after(page, VIBRATION, picked) >= 4, 20,
                      "live values drawn on the pen")
     ts, values, _q = page.trend.pens[VIBRATION].series.live.arrays()
     assert ts[-1] > picked and np.all(np.isfinite(values[-5:]))
@@ -82,33 +82,34 @@ async def test_history_fills_the_past_after_a_range_change(trends):
 
     async def recorded() -> bool:
         now = time.time()
-        series = (await client.history([TEMP], now - 60, now, 10))["series"][TEMP]
-        return bool(series["first_ts"]) and now - series["first_ts"][0] >= 4.0
+        series = (await client.history([VIBRATION], now - 60, now, 60))["series"][VIBRATION]
+        return sum(series["count"]) >= 20 and now - series["first_ts"][0] >= 4.0
 
-    await until(recorded, 30, "four seconds of P101.bearing_temp recorded")
+    await until(recorded, 30, "four seconds of P101.vibration recorded")
     picked = time.time()
-    page.pick(TEMP)
+    page.pick(VIBRATION)
     page.range_buttons.button(60).click()
-    await eventually(lambda: page.trend.fetches >= 1 and drawn_after(page, TEMP, 0) > 0
-                     and page.trend.pens[TEMP].series.history.get("first_ts"), 10,
-                     "history of P101.bearing_temp fetched and drawn")
-    await eventually(lambda: drawn_after(page, TEMP, 0) - drawn_after(page, TEMP, picked - 1)
-                     >= 4, 5, "points drawn from before the pen was picked")
-    drawn = page.trend.pens[TEMP].drawn
+    await eventually(lambda: page.trend.fetches >= 1
+                     and page.trend.pens[VIBRATION].series.history.get("first_ts"), 20,
+                     "history of P101.vibration fetched")
+    await eventually(lambda: drawn_after(page, VIBRATION, 0)
+                     - drawn_after(page, VIBRATION, picked - 1) >= 4, 20,
+                     "points drawn from before the pen was picked")
+    drawn = page.trend.pens[VIBRATION].drawn
     assert drawn is not None and drawn.grid.end - drawn.grid.start == pytest.approx(60, abs=1)
-    assert link.values[TEMP][0] > picked - 1
+    assert link.values[VIBRATION][0] > picked - 1
 
 
 async def test_a_range_change_refetches_at_the_pixel_width(trends):
     _runtime, _link, _window, page = trends
     page.pick(VIBRATION)
-    await eventually(lambda: page.trend.last_fetch is not None, 10, "the first fetch")
+    await eventually(lambda: page.trend.last_fetch is not None, 20, "the first fetch")
     width = int(page.plot.view.sceneBoundingRect().width())
     assert page.trend.last_fetch[2] == width > 300
     before = page.trend.fetches
     page.range_buttons.button(3_600).click()
     await eventually(lambda: page.trend.fetches > before and page.trend.last_fetch is not None
-                     and page.trend.last_fetch[1] - page.trend.last_fetch[0] > 3_000, 10,
+                     and page.trend.last_fetch[1] - page.trend.last_fetch[0] > 3_000, 20,
                      "a fetch of the hour")
     start, end, fetched_width = page.trend.last_fetch
     assert fetched_width == width
@@ -121,7 +122,7 @@ async def test_a_range_change_refetches_at_the_pixel_width(trends):
     before = page.trend.fetches
     page.plot.zoom(8.0, centre=end - 600)
     assert (page.trend.start + page.trend.end) / 2 < end - 600
-    await eventually(lambda: page.trend.fetches > before, 10, "a fetch after the zoom")
+    await eventually(lambda: page.trend.fetches > before, 20, "a fetch after the zoom")
     assert page.trend.last_fetch[1] - page.trend.last_fetch[0] == pytest.approx(450, abs=5)
 
 
@@ -131,7 +132,7 @@ async def test_the_cursor_lists_every_pen_at_its_time(trends):
     for tag in tags:
         page.pick(tag)
     await eventually(lambda: all(drawn_after(page, t, time.time() - 30) >= 2 for t in tags),
-                     10, "every pen drawn")
+                     20, "every pen drawn")
     at = time.time() - 0.5
     page.plot.place_cursor(at)
     assert page.plot.cursor.isVisible()
@@ -152,8 +153,8 @@ async def test_csv_export_writes_the_visible_range_with_the_pens_as_columns(tren
     _runtime, _link, window, page = trends
     for tag in (VIBRATION, TEMP):
         page.pick(tag)
-    await eventually(lambda: all(drawn_after(page, t, 0) >= 10 for t in (VIBRATION, TEMP)),
-                     10, "both pens drawn")
+    await eventually(lambda: all(drawn_after(page, t, 0) >= 12 for t in (VIBRATION, TEMP)),
+                     30, "both pens drawn over six columns")
     path = tmp_path / "trend.csv"
     rows = page.export_csv(path)
     with path.open() as f:
