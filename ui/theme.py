@@ -140,7 +140,7 @@ QLineEdit#tagSearch {{
     background: {p.panel}; border: 1px solid {p.outline}; border-radius: 4px;
     min-height: {target_px * 3 // 4}px; padding: 0px 8px;
 }}
-QListView#tagPicker, QTreeView#penReadout {{
+QListView#tagPicker {{
     background: {p.panel}; border: 1px solid {p.outline};
 }}
 QListView#tagPicker::item {{ min-height: {target_px * 3 // 4}px; }}

@@ -37,13 +37,13 @@ SIDE_PX = 330
 LEGEND_ROW_PX = 26
 
 
-def range_label(seconds: int) -> str:
-    """"1 min", "8 h", "7 d" for a range button."""
+def range_label(page: QWidget, seconds: int) -> str:
+    """"1 min", "8 h", "7 d" for a range button (in `page`'s language)."""
     if seconds < 3_600:
-        return f"{seconds // 60} min"
+        return page.tr("{0} min").format(seconds // 60)
     if seconds < 86_400:
-        return f"{seconds // 3_600} h"
-    return f"{seconds // 86_400} d"
+        return page.tr("{0} h").format(seconds // 3_600)
+    return page.tr("{0} d").format(seconds // 86_400)
 
 
 class TagPickerModel(QStandardItemModel):
@@ -120,7 +120,7 @@ class TrendsPage(QWidget):
         self.range_buttons = QButtonGroup(self)
         for seconds in RANGES_S:
             button = named(QToolButton(), "rangeButton")
-            button.setText(range_label(seconds))
+            button.setText(range_label(self, seconds))
             button.setCheckable(True)
             button.setMinimumHeight(target_px)
             button.clicked.connect(lambda _=False, s=seconds: self.trend.set_span(s))
