@@ -21,12 +21,13 @@ from bench import (
     reflex,
     store,
     sync,
+    ui,
 )
 from bench.harness import Benchmark, Context
 from bench.runner import main, select
 
 BENCHMARKS: list[Benchmark] = [engine_chain, node_red, reflex, load, store, sync, ai, backtest,
-                               expression, api, hmi_start]
+                               expression, api, hmi_start, ui]
 
 
 def cli(argv: list[str] | None = None) -> int:
@@ -42,12 +43,23 @@ def cli(argv: list[str] | None = None) -> int:
                         help="samples per chain run (default 200000)")
     parser.add_argument("--repeats", type=int, default=3,
                         help="repetitions, the best one counts (default 3)")
+    parser.add_argument("--ui-rss-s", type=float, default=600.0,
+                        help="seconds on the Trends page before ui.rss_mb is read "
+                             "(default 600)")
+    parser.add_argument("--soak", type=float, metavar="MINUTES",
+                        help="with `ui`: the Trends page with 16 live pens for MINUTES, the "
+                             "RSS at 1, 10 and 30 minutes (not in CI)")
     args = parser.parse_args(argv)
+    if args.soak is not None:
+        if args.names != ["ui"]:
+            parser.error("--soak is for the ui benchmark: python -m bench ui --soak 30")
+        return ui.soak(args.soak)
     try:
         select(BENCHMARKS, args.names)
     except ValueError as exc:
         parser.error(str(exc))
-    return main(BENCHMARKS, Context.default(args.samples, args.repeats), args.names)
+    return main(BENCHMARKS, Context.default(args.samples, args.repeats, args.ui_rss_s),
+                args.names)
 
 
 if __name__ == "__main__":

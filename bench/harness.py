@@ -71,9 +71,12 @@ class Context:
     cpu: int
     samples: int = 200_000
     repeats: int = 3
+    ui_rss_s: float = 600.0
+    """How long the HMI runs the Trends page before its memory is read (bench/ui.py)."""
 
     @classmethod
-    def default(cls, samples: int = 200_000, repeats: int = 3) -> Context:
+    def default(cls, samples: int = 200_000, repeats: int = 3,
+                ui_rss_s: float = 600.0) -> Context:
         """The context of this checkout: shared/ beside the repository, the last allowed CPU."""
         return cls(
             repo=REPO,
@@ -83,6 +86,7 @@ class Context:
             cpu=max(os.sched_getaffinity(0)),
             samples=samples,
             repeats=repeats,
+            ui_rss_s=ui_rss_s,
         )
 
     def note(self, name: str, text: str) -> None:

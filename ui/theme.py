@@ -46,6 +46,16 @@ class Palette:
     stale: str = "#8C8C8C"
     on_alarm: str = "#FFFFFF"
     on_low: str = "#1A1A1A"
+    grid: str = "#D2D2D2"
+    """Trend grid lines: just off the plot's ground."""
+    rule_output: str = "#4A6FA5"
+    """A single calm blue for what a rule computed or wrote."""
+    pens: tuple[str, ...] = ("#1F5A96", "#A0522D", "#2E7D6B", "#6A4C93", "#5B6B1F",
+                             "#9C3D6E", "#55606E", "#8A6D1C", "#5B8DC4", "#C98559",
+                             "#5FA896", "#9A83BF", "#8C9A4B", "#C4739B", "#8893A1",
+                             "#B8973F")
+    """Trend pens, in order: eight desaturated hues told apart from each other and from the
+    alarm colours, then the same hues in a second tone (solid lines: dashes cost a paint)."""
 
 
 LIGHT = Palette("light", background="#D4D4D4", panel="#E6E6E6", outline="#8C8C8C",
@@ -53,7 +63,11 @@ LIGHT = Palette("light", background="#D4D4D4", panel="#E6E6E6", outline="#8C8C8C
                 track="#C8C8C8", band="#F7F7F7")
 DARK = Palette("dark", background="#2B2B2B", panel="#3A3A3A", outline="#6E6E6E",
                text="#E8E8E8", secondary="#A0A0A0", selection="#4A4A4A",
-               track="#262626", band="#585858")
+               track="#262626", band="#585858",
+               rule_output="#7A9CCF", grid="#4A4A4A",
+               pens=("#7FA7D9", "#D9956A", "#6CC0A8", "#B39DDB", "#B5C46A", "#D98BB5",
+                     "#A9B4C2", "#D4B25A", "#4F7FB8", "#B0704A", "#3F9480", "#8A72B5",
+                     "#8A9A40", "#B5628C", "#7A8594", "#A98A35"))
 THEMES = {p.name: p for p in (LIGHT, DARK)}
 
 PRIORITY_SHAPES = {"critical": "◆", "high": "◆", "medium": "▲", "low": "●"}
@@ -67,6 +81,11 @@ def alarm_colours(palette: Palette, priority: str) -> tuple[str, str]:
     if priority == "medium":
         return palette.medium, palette.on_low
     return palette.low, palette.on_low
+
+
+def pen_colour(palette: Palette, index: int) -> str:
+    """The `index`-th trend pen's colour."""
+    return palette.pens[index % len(palette.pens)]
 
 
 def px_for_mm(screen: QScreen | None, mm: float) -> int:
@@ -168,6 +187,22 @@ QPushButton#lineAction {{
 }}
 QPushButton#lineAction:pressed {{ background: {p.selection}; }}
 QPushButton#lineAction:disabled {{ color: {p.secondary}; border-style: dashed; }}
+QToolButton#rangeButton, QToolButton#trendAction {{
+    background: {p.panel}; border: 1px solid {p.outline}; border-radius: 4px;
+    min-width: {target_px * 3 // 2}px; min-height: {target_px}px; padding: 0px 8px;
+}}
+QToolButton#rangeButton:checked, QToolButton#trendAction:checked {{
+    background: {p.selection}; font-weight: 600; border: 2px solid {p.text};
+}}
+QLineEdit#tagSearch {{
+    background: {p.panel}; border: 1px solid {p.outline}; border-radius: 4px;
+    min-height: {target_px * 3 // 4}px; padding: 0px 8px;
+}}
+QListView#tagPicker {{
+    background: {p.panel}; border: 1px solid {p.outline};
+}}
+QListView#tagPicker::item {{ min-height: {target_px * 3 // 4}px; }}
+QLabel#cursorTime {{ font-weight: 600; }}
 QScrollBar:vertical {{ width: {target_px // 2}px; background: {p.background}; }}
 QScrollBar::handle:vertical {{ background: {p.outline}; min-height: {target_px}px; }}
 """

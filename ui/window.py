@@ -46,6 +46,8 @@ PAGES: tuple[tuple[str, str, str, str, str], ...] = (
      "OverviewPage"),
     ("alarms", "◆", str(QT_TRANSLATE_NOOP("MainWindow", "Alarms")), "ui.pages.alarms",
      "AlarmsPage"),
+    ("trends", "∿", str(QT_TRANSLATE_NOOP("MainWindow", "Trends")), "ui.pages.trends",
+     "TrendsPage"),
     ("connections", "⇄", str(QT_TRANSLATE_NOOP("MainWindow", "Connections")),
      "ui.pages.connections", "ConnectionsPage"),
     ("sync", "☁", str(QT_TRANSLATE_NOOP("MainWindow", "Sync")), "ui.pages.sync", "SyncPage"),

@@ -1,0 +1,1 @@
+"""The trend display: per-pen ring buffers, min/max downsampling, the plot and its model."""
