@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 from ui.frame import Frame
 from ui.link import Link
 from ui.pages.connections import ConnectionsPage
+from ui.pages.rules import RulesPage
 from ui.theme import (
     LIGHT,
     TOUCH_GAP_MM,
@@ -54,9 +55,11 @@ class MainWindow(QMainWindow):
         self.frame = Frame(link, palette, title)
         self.pages = QStackedWidget()
         self.connections_page = ConnectionsPage(link, palette, self.target_px)
+        self.rules_page = RulesPage(link, palette, self.target_px)
         # The rail, top to bottom: (glyph, name, page). Each page takes (link, palette,
         # target_px) and is a thin view over its view-models.
         rail_pages: list[tuple[str, str, QWidget]] = [
+            ("⚙", self.tr("Rules"), self.rules_page),
             ("⇄", self.tr("Connections"), self.connections_page),
         ]
 
