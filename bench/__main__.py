@@ -20,12 +20,13 @@ from bench import (
     reflex,
     store,
     sync,
+    ui_rules,
 )
 from bench.harness import Benchmark, Context
 from bench.runner import main, select
 
 BENCHMARKS: list[Benchmark] = [engine_chain, node_red, reflex, load, store, sync, ai, backtest,
-                               expression, api]
+                               expression, api, ui_rules]
 
 
 def cli(argv: list[str] | None = None) -> int:

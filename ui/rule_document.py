@@ -22,6 +22,9 @@ class Tunable:
     node: str
     param: str
     label: str
+    """The parameter's title ("On above")."""
+    where: str
+    """The node it belongs to ("Hysteresis · abnormal")."""
     unit: str
     minimum: float
     maximum: float
@@ -190,8 +193,8 @@ def _tunable(node: dict[str, Any], spec: dict[str, Any], param: dict[str, Any], 
     step = 1.0 if integer else 10.0 ** (math.floor(math.log10(max(hi - lo, 1e-9))) - 2)
     decimals = 0 if integer else max(0, -math.floor(math.log10(step)))
     title = spec["title"] if spec["title"] else spec["type"]
-    label = f"{param['title'] or param['name']} · {title} ({node['id']})"
-    return Tunable(node["id"], param["name"], label, unit, float(lo), float(hi), step,
+    return Tunable(node["id"], param["name"], str(param["title"] or param["name"]),
+                   f"{title} · {node['id']}", unit, float(lo), float(hi), step,
                    decimals, integer, value, low, high)
 
 
@@ -231,7 +234,9 @@ def _unit_of(flow: dict[str, Any], node: dict[str, Any],
 
 def trace_info(document: dict[str, Any], flow_id: str, specs: dict[str, dict[str, Any]],
                tags: list[dict[str, Any]], traces: dict[str, Any]) -> list[TraceInfo]:
-    """What each traced output is: label, unit, and whether it is an on/off state."""
+    """What each traced output is: label, unit, and whether it is an on/off state (a bool
+    tag read by the flow). Intermediate on/off outputs are left out: the fired and would-fire
+    markers show what they led to."""
     flow = find_flow(document, flow_id) or {}
     nodes = {n["id"]: n for n in flow.get("nodes", [])}
     tag_defs = {t["id"]: t for t in tags}
@@ -245,10 +250,13 @@ def trace_info(document: dict[str, Any], flow_id: str, specs: dict[str, dict[str
         if tag:
             state = tag_defs.get(tag, {}).get("type") == "bool"
             label = str(tag)
+        elif kind == "bool":
+            continue  # an intermediate on/off state: the markers show what it led to
         else:
-            state = kind == "bool"
+            state = False
             title = spec.get("title") or node.get("type", "")
-            label = f"{title} ({node_id})" if port in ("out", "") else f"{node_id}.{port}"
+            named = title if port in ("out", "") else f"{title} {port}"
+            label = f"{named} ({node_id})"
         unit = _unit_of(flow, node, tag_defs) if not state and node else ""
         out.append(TraceInfo(key, label, unit, state))
     return out
@@ -270,7 +278,7 @@ def thresholds_of(document: dict[str, Any], flow_id: str, tunables: list[Tunable
         if source is None:
             continue
         edited = float(params.get(tunable.node, {}).get(tunable.param, tunable.deployed))
-        out.setdefault(source, []).append((tunable.label.split(" · ")[0], edited,
+        out.setdefault(source, []).append((tunable.label, edited,
                                            tunable.deployed))
     return out
 

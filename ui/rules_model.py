@@ -21,7 +21,7 @@ import copy
 import math
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from PySide6.QtCore import (
@@ -29,6 +29,7 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
+    QSize,
     Qt,
     QTimer,
     Signal,
@@ -73,6 +74,8 @@ class FlowListModel(QAbstractListModel):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.entries: list[FlowEntry] = []
+        self.row_px = 0
+        """The height of a row (a touch target); 0 leaves it to the view."""
 
     def set_entries(self, entries: list[FlowEntry]) -> None:
         """Replace the list."""
@@ -105,6 +108,8 @@ class FlowListModel(QAbstractListModel):
             return entry.id
         if role == Qt.ItemDataRole.UserRole:
             return entry.id
+        if role == Qt.ItemDataRole.SizeHintRole and self.row_px:
+            return QSize(0, self.row_px)
         return None
 
     def flags(self, index: AnyIndex) -> Qt.ItemFlag:
@@ -511,9 +516,13 @@ class RulesModel(QObject):
         async def guarded() -> Any:
             with contextlib.suppress(Disconnected, TimeoutError):
                 return await coroutine
+        def done(task: asyncio.Task[Any]) -> None:
+            self._tasks.discard(task)
+            if isinstance(coroutine, Coroutine):
+                coroutine.close()  # cancelled before it started: no "never awaited"
         task = asyncio.get_running_loop().create_task(guarded(), name=name)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(done)
         return task
 
     async def close(self) -> None:

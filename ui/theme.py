@@ -112,6 +112,7 @@ QHeaderView::section {{
 }}
 QScrollBar:vertical {{ width: {target_px // 2}px; background: {p.background}; }}
 QScrollBar::handle:vertical {{ background: {p.outline}; min-height: {target_px}px; }}
+QScrollBar::add-line:vertical, QScrollBar::sub-line:vertical {{ height: 0px; }}
 QPushButton#touchButton, QPushButton#primaryButton, QPushButton#windowButton {{
     background: {p.panel}; border: 1px solid {p.outline}; border-radius: 4px;
     min-height: {target_px}px; padding: 0px 16px;
@@ -120,6 +121,7 @@ QPushButton#primaryButton {{ font-weight: 600; border-width: 2px; }}
 QPushButton#windowButton:checked {{ background: {p.selection}; font-weight: 600; }}
 QPushButton:disabled {{ color: {p.secondary}; border-style: dashed; }}
 QLabel#entryLabel {{ font-weight: 600; }}
+QLabel#entryWhere {{ color: {p.secondary}; font-size: {LABEL_PX - 1}px; }}
 QLabel#entryUnit, QLabel#entryRange, QLabel#entryNote, QLabel#editCount,
 QLabel#previewStatus, QLabel#sectionLabel {{ color: {p.secondary}; }}
 QLabel#reason {{ color: {p.text}; background: {p.panel}; border: 1px solid {p.outline};

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QTableView,
     QTabWidget,
     QVBoxLayout,
@@ -41,7 +42,7 @@ from ui.theme import Palette, named, value_font
 from ui.version_table import VersionTableModel
 from ui.widgets.number_entry import NumberEntry
 
-LEFT_PX = 420
+LEFT_PX = 400
 
 
 class RulesPage(QWidget):
@@ -105,11 +106,12 @@ class RulesPage(QWidget):
         self.flow_view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.flow_view.setUniformItemSizes(True)
         self.flow_view.setFixedHeight(self.target_px * 4 + 4)
-        self.flow_view.setGridSize(QSize(LEFT_PX - 8, self.target_px))
+        self.model.flows.row_px = self.target_px
         self.flow_view.clicked.connect(
             lambda index: self.model.select(str(index.data(Qt.ItemDataRole.UserRole))))
         column.addWidget(self.flow_view)
         self.tunables_title = named(QLabel(self.tr("Tunable parameters")), "sectionTitle")
+        self.tunables_title.setWordWrap(True)
         column.addWidget(self.tunables_title)
         self.tunable_box = QWidget()
         self.tunable_layout = QVBoxLayout(self.tunable_box)
@@ -149,7 +151,9 @@ class RulesPage(QWidget):
             row.addWidget(button)
         row.addStretch(1)
         self.status = named(QLabel(), "previewStatus")
-        row.addWidget(self.status)
+        self.status.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        row.addWidget(self.status, 1)
         column.addLayout(row)
         self.trend = RulesTrend(self.theme)
         column.addWidget(self.trend, 1)
@@ -218,6 +222,10 @@ class RulesPage(QWidget):
                                             self.ask_rollback)
         row.addWidget(self.rollback_button)
         row.addStretch(1)
+        self.status = named(QLabel(), "previewStatus")
+        self.status.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        row.addWidget(self.status, 1)
         column.addLayout(row)
         return tab
 
@@ -240,7 +248,7 @@ class RulesPage(QWidget):
                 widget.deleteLater()
         self.entries.clear()
         for tunable in self.model.tunables:
-            widget = NumberEntry(tunable.label, tunable.unit, tunable.minimum,
+            widget = NumberEntry(tunable.label, tunable.where, tunable.unit, tunable.minimum,
                                  tunable.maximum, tunable.step, tunable.decimals,
                                  self.target_px, tunable.limit_min, tunable.limit_max)
             widget.set_value(self.model.value(tunable))

@@ -26,7 +26,8 @@ class NumberEntry(QWidget):
 
     edited = Signal(float)
 
-    def __init__(self, label: str, unit: str, minimum: float, maximum: float, step: float,
+    def __init__(self, label: str, where: str, unit: str, minimum: float, maximum: float,
+                 step: float,
                  decimals: int, target_px: int, limit_min: float | None = None,
                  limit_max: float | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -34,7 +35,7 @@ class NumberEntry(QWidget):
         self.minimum, self.maximum = minimum, maximum
         self._quiet = False
         self.title = named(QLabel(label), "entryLabel")
-        self.title.setWordWrap(True)
+        self.where = named(QLabel(where), "entryWhere")
         self.spin = named(QDoubleSpinBox(), "entrySpin")
         self.spin.setDecimals(decimals)
         self.spin.setSingleStep(step)
@@ -47,6 +48,7 @@ class NumberEntry(QWidget):
         self.spin.setMinimumHeight(target_px)
         self.spin.setMinimumWidth(target_px * 2)
         self.unit = named(QLabel(unit), "entryUnit")
+        self.unit.setMinimumWidth(36)
         self.slider = named(QSlider(Qt.Orientation.Horizontal), "entrySlider")
         self.slider.setMinimumHeight(target_px)
         self.slider.setPageStep(10)
@@ -63,12 +65,13 @@ class NumberEntry(QWidget):
         grid.setHorizontalSpacing(8)
         grid.setVerticalSpacing(0)
         grid.addWidget(self.title, 0, 0, 1, 2)
-        grid.addWidget(self.spin, 0, 2)
-        grid.addWidget(self.unit, 0, 3)
-        grid.addWidget(self.slider, 1, 0, 1, 4)
-        grid.addWidget(self.low, 2, 0)
-        grid.addWidget(self.note, 2, 1)
-        grid.addWidget(self.high, 2, 2, 1, 2)
+        grid.addWidget(self.where, 1, 0, 1, 2)
+        grid.addWidget(self.spin, 0, 2, 2, 1)
+        grid.addWidget(self.unit, 0, 3, 2, 1)
+        grid.addWidget(self.slider, 2, 0, 1, 4)
+        grid.addWidget(self.low, 3, 0)
+        grid.addWidget(self.note, 3, 1)
+        grid.addWidget(self.high, 3, 2, 1, 2)
         grid.setColumnStretch(1, 1)
 
         self.slider.valueChanged.connect(self._slid)
