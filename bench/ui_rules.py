@@ -226,16 +226,34 @@ async def _screenshots(out: Path, folder: Path) -> list[Path]:
                 drawn = asyncio.Event()
                 page.previewed.connect(drawn.set)
                 entry = page.entries[TUNABLE]
-                entry.spin.setValue(5.0)
+                deployed = next(t for t in page.model.tunables if t.key == TUNABLE).deployed
+                entry.spin.setValue(deployed - 1.0)  # 6 -> 5 (in dark: 5, applied, -> 4)
                 await asyncio.wait_for(drawn.wait(), PREVIEW_TIMEOUT_S)
                 await asyncio.sleep(0.3)
-                path = out / f"rules-1280x800-{palette.name}.png"
-                if not window.grab().toImage().save(str(path)):
-                    raise BenchError(f"could not save {path}")
-                saved.append(path)
+                saved.append(_grab(window, out / f"rules-1280x800-{palette.name}.png"))
+                if palette is LIGHT:
+                    saved.append(await _versions_shot(window, out))
             finally:
                 await close(link, window)
     return saved
+
+
+def _grab(window: Any, path: Path) -> Path:
+    if not window.grab().toImage().save(str(path)):
+        raise BenchError(f"could not save {path}")
+    return path
+
+
+async def _versions_shot(window: Any, out: Path) -> Path:
+    """The edit applied as version 2, then the Versions tab with its diff."""
+    page = window.rules_page
+    page.model.apply("Health limit 6 -> 5: the wear showed 40 min earlier in the backtest")
+    await _until(lambda: page.model.version == 2, PREVIEW_TIMEOUT_S, "version 2 deployed")
+    page.tabs.setCurrentIndex(1)
+    page.version_view.selectRow(0)
+    await _until(lambda: "On above" in page.diff.toPlainText(), 10, "the diff")
+    await asyncio.sleep(0.2)
+    return _grab(window, out / "rules-versions-1280x800-light.png")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -314,7 +314,11 @@ def describe_change(change: dict[str, Any], document: dict[str, Any],
         part = parts[i]
         if part == "flows" and i + 1 < len(parts):
             flow = find_flow(document, parts[i + 1])
-            words.append(str((flow or {}).get("label") or parts[i + 1]))
+            words.append(str((flow or {}).get("label") or f"flow {parts[i + 1]}"))
+            i += 2
+            continue
+        if part in ("tags", "connections") and i + 1 < len(parts):
+            words.append(f"{part[:-1]} {parts[i + 1]}")
             i += 2
             continue
         if part == "nodes" and i + 1 < len(parts):
@@ -332,7 +336,7 @@ def describe_change(change: dict[str, Any], document: dict[str, Any],
             continue
         words.append(part)
         i += 1
-    where = " › ".join(words)  # noqa: RUF001
+    where = " ▸ ".join(words)
     kind = change["kind"]
     if kind == "added":
         return f"+ {where}: {_brief(change['new'])}"

@@ -160,8 +160,9 @@ class RulesModel(QObject):
         self.comparison: dict[str, Any] | None = None
         self.error = ""
         self.active = False
-        """Previews and comparisons run only while the page is on screen."""
+        """The page is on screen: reads, previews and comparisons run only then."""
         self._wanted = False
+        self._reload_wanted = False
         self._run = ""
         self._preview_task: asyncio.Task[None] | None = None
         self._last_preview = 0.0
@@ -178,8 +179,7 @@ class RulesModel(QObject):
         self._versions_timer.timeout.connect(self._check_versions)
         link.connected.connect(self.reload)
         link.lost.connect(lambda _reason: self.role_changed.emit())
-        if not link.stale:
-            self.reload()
+        self._reload_wanted = not link.stale
 
     # -- state ----------------------------------------------------------------------------
 
@@ -229,8 +229,13 @@ class RulesModel(QObject):
     # -- loading --------------------------------------------------------------------------
 
     def reload(self) -> None:
-        """Read the registry, the deployed project and the versions again."""
+        """Read the registry, the deployed project and the versions again (when the page is
+        next shown, while it is hidden)."""
         self.role_changed.emit()
+        if not self.active:
+            self._reload_wanted = True
+            return
+        self._reload_wanted = False
         self._spawn(self._reload(), "rules-reload")
 
     async def _reload(self) -> None:
@@ -251,7 +256,8 @@ class RulesModel(QObject):
         entries = flow_entries(self.document)
         self.flows.set_entries(entries)
         self.versions_changed.emit(versions)
-        self._versions_timer.start()
+        if self.active:
+            self._versions_timer.start()
         live = [e.id for e in entries if e.mode == "live"]
         self.loaded.emit()
         self.select(self.flow if self.flow in live else (live[0] if live else ""))
@@ -320,7 +326,13 @@ class RulesModel(QObject):
         entry = self.entry()
         if not active:
             self._compare_timer.stop()
+            self._versions_timer.stop()
             return
+        if self._reload_wanted:
+            self.reload()  # previews follow the reload
+            return
+        if self.version:
+            self._versions_timer.start()
         if entry is not None and entry.shadow:
             self._compare_timer.start()
             self._compare()

@@ -59,8 +59,8 @@ class MainWindow(QMainWindow):
         # The rail, top to bottom: (glyph, name, page). Each page takes (link, palette,
         # target_px) and is a thin view over its view-models.
         rail_pages: list[tuple[str, str, QWidget]] = [
-            ("⚙", self.tr("Rules"), self.rules_page),
             ("⇄", self.tr("Connections"), self.connections_page),
+            ("⚙", self.tr("Rules"), self.rules_page),
         ]
 
         rail = named(QFrame(), "rail")

@@ -26,8 +26,8 @@ HISTORY_SAMPLES = 20
 
 @pytest.fixture
 async def rules_hmi(qapp, runtime_process):
-    """A runtime with users of every role; `open(role)` attaches a window logged in as that
-    role, on the Rules page at 1280x800."""
+    """A runtime with users of every role; the fixture is `open_as(role)`, which attaches a
+    window logged in as that role, on the Rules page at 1280x800."""
     runtime = await runtime_process(users=True)
     opened: list[tuple[Link, MainWindow]] = []
 
@@ -45,7 +45,7 @@ async def rules_hmi(qapp, runtime_process):
         return link, window, window.rules_page
 
     try:
-        yield runtime, open_as
+        yield open_as
     finally:
         for link, window in opened:
             await window.rules_page.model.close()
@@ -75,7 +75,7 @@ def edit(page: RulesPage, param: str, value: float) -> None:
 
 
 async def test_a_lowered_threshold_is_previewed_applied_diffed_and_rolled_back(rules_hmi):
-    runtime, open_as = rules_hmi
+    open_as = rules_hmi
     link, window, page = await open_as("engineer")
     model = page.model
     started = time.time()
@@ -128,7 +128,7 @@ async def test_a_lowered_threshold_is_previewed_applied_diffed_and_rolled_back(r
     page.version_view.selectRow(0)
     await eventually(lambda: "On above" in page.diff.toPlainText(), 10, "the diff of v2")
     lines = page.diff.toPlainText().splitlines()
-    assert f"~ Bearing temperature high › hyst › On above: 70 → {high:g}" in lines
+    assert f"~ Bearing temperature high ▸ hyst ▸ On above: 70 → {high:g}" in lines
     assert not page.rollback_button.isEnabled()  # the running version
     page.version_view.selectRow(1)
     assert page.rollback_button.isEnabled()
@@ -140,7 +140,7 @@ async def test_a_lowered_threshold_is_previewed_applied_diffed_and_rolled_back(r
 
 
 async def test_a_shadow_copy_starts_compares_and_is_promoted(rules_hmi):
-    runtime, open_as = rules_hmi
+    open_as = rules_hmi
     link, window, page = await open_as("engineer")
     model = page.model
     await eventually(lambda: TAG in link.values, 20, "a live bearing temperature")
@@ -177,7 +177,7 @@ async def test_a_shadow_copy_starts_compares_and_is_promoted(rules_hmi):
 
 
 async def test_an_operator_sees_the_controls_disabled_and_why(rules_hmi):
-    _runtime, open_as = rules_hmi
+    open_as = rules_hmi
     _link, _window, page = await open_as("operator")
     await eventually(lambda: bool(page.entries), 10, "the tunables listed")
     assert page.reason.isVisible()

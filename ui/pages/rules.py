@@ -222,10 +222,6 @@ class RulesPage(QWidget):
                                             self.ask_rollback)
         row.addWidget(self.rollback_button)
         row.addStretch(1)
-        self.status = named(QLabel(), "previewStatus")
-        self.status.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
-        row.addWidget(self.status, 1)
         column.addLayout(row)
         return tab
 
