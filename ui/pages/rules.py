@@ -42,7 +42,7 @@ from ui.theme import Palette, named, value_font
 from ui.version_table import VersionTableModel
 from ui.widgets.number_entry import NumberEntry
 
-LEFT_PX = 400
+LEFT_PX = 380
 
 
 class RulesPage(QWidget):
@@ -120,6 +120,7 @@ class RulesPage(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(self.tunable_box)
         column.addWidget(scroll, 1)
         self.reason = named(QLabel(), "reason")
@@ -149,7 +150,6 @@ class RulesPage(QWidget):
             button.clicked.connect(lambda _=False, w=window: self.model.set_window(w))
             self.window_buttons.addButton(button, i)
             row.addWidget(button)
-        row.addStretch(1)
         self.status = named(QLabel(), "previewStatus")
         self.status.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -282,15 +282,15 @@ class RulesPage(QWidget):
         return self.tr("● edited · deployed {value}").format(value=deployed)
 
     def _on_preview_started(self) -> None:
-        self.status.setText(self.tr("Replaying history…"))
+        self.status.setText(self.tr("Replaying…"))
 
     def _on_progress(self, fraction: float) -> None:
-        self.status.setText(self.tr("Replaying history… {p:.0f} %").format(p=fraction * 100))
+        self.status.setText(self.tr("Replaying… {p:.0f} %").format(p=fraction * 100))
 
     def _on_preview(self, preview: Preview) -> None:
         self.trend.show_preview(preview)
         self.summary.setText(self.model.summary(preview))
-        self.status.setText(self.tr("{n:,} samples replayed in {s:.2f} s").format(
+        self.status.setText(self.tr("{n:,} samples · {s:.1f} s").format(
             n=preview.samples, s=preview.elapsed_s))
         self.previewed.emit()
 
