@@ -22,12 +22,13 @@ from bench import (
     store,
     sync,
     ui,
+    ui_rules,
 )
 from bench.harness import Benchmark, Context
 from bench.runner import main, select
 
 BENCHMARKS: list[Benchmark] = [engine_chain, node_red, reflex, load, store, sync, ai, backtest,
-                               expression, api, hmi_start, ui]
+                               expression, api, hmi_start, ui, ui_rules]
 
 
 def cli(argv: list[str] | None = None) -> int:

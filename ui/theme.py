@@ -205,6 +205,40 @@ QListView#tagPicker::item {{ min-height: {target_px * 3 // 4}px; }}
 QLabel#cursorTime {{ font-weight: 600; }}
 QScrollBar:vertical {{ width: {target_px // 2}px; background: {p.background}; }}
 QScrollBar::handle:vertical {{ background: {p.outline}; min-height: {target_px}px; }}
+QScrollBar::add-line:vertical, QScrollBar::sub-line:vertical {{ height: 0px; }}
+QPushButton#touchButton, QPushButton#primaryButton, QPushButton#windowButton {{
+    background: {p.panel}; border: 1px solid {p.outline}; border-radius: 4px;
+    min-height: {target_px}px; padding: 0px 16px;
+}}
+QPushButton#primaryButton {{ font-weight: 600; border-width: 2px; }}
+QPushButton#windowButton:checked {{ background: {p.selection}; font-weight: 600; }}
+QPushButton:disabled {{ color: {p.secondary}; border-style: dashed; }}
+QLabel#entryLabel {{ font-weight: 600; }}
+QLabel#entryWhere {{ color: {p.secondary}; font-size: {LABEL_PX - 1}px; }}
+QLabel#entryUnit, QLabel#entryRange, QLabel#entryNote, QLabel#editCount,
+QLabel#previewStatus, QLabel#sectionLabel {{ color: {p.secondary}; }}
+QLabel#reason {{ color: {p.text}; background: {p.panel}; border: 1px solid {p.outline};
+    padding: 8px; }}
+QDoubleSpinBox#entrySpin {{ background: {p.panel}; border: 1px solid {p.outline};
+    padding: 0px 8px; }}
+QDoubleSpinBox#entrySpin:disabled {{ color: {p.secondary}; }}
+QSlider#entrySlider::groove:horizontal {{ height: 6px; background: {p.outline};
+    border-radius: 3px; }}
+QSlider#entrySlider::handle:horizontal {{ background: {p.panel}; border: 2px solid {p.text};
+    width: {target_px // 2}px; margin: -{target_px // 4}px 0; border-radius: 4px; }}
+QSlider#entrySlider::handle:horizontal:disabled {{ border-color: {p.outline}; }}
+QListView#flowList {{ background: {p.panel}; border: 1px solid {p.outline};
+    selection-background-color: {p.selection}; selection-color: {p.text}; }}
+QLabel#summary {{ font-weight: 600; }}
+QFrame#shadowBox {{ background: {p.panel}; border: 1px solid {p.outline}; }}
+QFrame#shadowBox QLabel {{ background: transparent; }}
+QLabel#shadowTitle {{ font-weight: 600; }}
+QPlainTextEdit#diff {{ background: {p.panel}; border: 1px solid {p.outline}; }}
+QTabWidget::pane {{ border: 1px solid {p.outline}; background: {p.background}; }}
+QTabBar::tab {{ background: {p.background}; color: {p.secondary}; padding: 10px 24px;
+    min-height: {target_px // 2}px; border: 1px solid transparent; }}
+QTabBar::tab:selected {{ color: {p.text}; font-weight: 600; border: 1px solid {p.outline};
+    border-bottom: none; background: {p.background}; }}
 """
 
 
@@ -226,3 +260,12 @@ def named(widget: W, name: str) -> W:
     """`widget` with an object name, for the style sheet's #name selectors."""
     widget.setObjectName(name)
     return widget
+
+
+PENS = ("#4A6FA5", "#7A6A58", "#5E7F5A", "#7B5E86", "#8A7F4A", "#4F8584")
+"""Trace pens, in order: a small set of desaturated colours told apart side by side."""
+
+
+def rule_colour(palette: Palette) -> str:
+    """The one calm blue of what a rule computed (HMI-STYLE: AI / rule output)."""
+    return "#7A9CCF" if palette.name == "dark" else "#4A6FA5"

@@ -48,6 +48,8 @@ PAGES: tuple[tuple[str, str, str, str, str], ...] = (
      "AlarmsPage"),
     ("trends", "∿", str(QT_TRANSLATE_NOOP("MainWindow", "Trends")), "ui.pages.trends",
      "TrendsPage"),
+    ("rules", "⚙", str(QT_TRANSLATE_NOOP("MainWindow", "Rules")), "ui.pages.rules",
+     "RulesPage"),
     ("connections", "⇄", str(QT_TRANSLATE_NOOP("MainWindow", "Connections")),
      "ui.pages.connections", "ConnectionsPage"),
     ("sync", "☁", str(QT_TRANSLATE_NOOP("MainWindow", "Sync")), "ui.pages.sync", "SyncPage"),

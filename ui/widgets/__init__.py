@@ -1,1 +1,2 @@
-"""Reusable touch widgets: the numeric keypad and the fields that open it."""
+"""Widgets shared by the HMI's pages: the numeric keypad and the fields that open it, and
+the tables' common set-up."""
