@@ -351,7 +351,9 @@ def _flow_copy(doc: dict[str, Any], flow_id: str, overrides: Mapping[str, Mappin
     connections = doc.get("connections", [])
     conn_index = [i for i, c in enumerate(connections)
                   if isinstance(c, dict) and c.get("id") in used_connections]
-    copy_doc = {k: v for k, v in doc.items() if k not in ("flows", "tags", "connections")}
+    # The assets are display hints over all the tags; the copy holds only some of them.
+    copy_doc = {k: v for k, v in doc.items()
+                if k not in ("flows", "tags", "connections", "assets")}
     copy_doc.update(flows=[flow], tags=[copy.deepcopy(tags[i]) for i in tag_index],
                     connections=[copy.deepcopy(connections[i]) for i in conn_index])
     back = {"flows": [index], "tags": tag_index, "connections": conn_index}

@@ -293,3 +293,12 @@ def test_a_broken_tag_is_reported_where_it_is_and_only_if_the_flow_uses_it():
 def test_no_data_gives_an_empty_result():
     result = backtest_samples(project(), "grid", {}, T0, T0 + 10, registry=REGISTRY)
     assert (result.events, result.writes, result.samples) == ([], [], 0)
+
+
+def test_a_project_with_assets_over_tags_the_flow_does_not_read_replays():
+    # The copy replayed holds only the flow's tags; the overview's assets name others.
+    doc = project()
+    doc["assets"] = [{"id": "line", "name": "Line", "tags": [{"tag": "spare"}, {"tag": "a"}]}]
+    result = backtest_samples(doc, "single", recorded(), registry=REGISTRY)
+    assert result.events == backtest_samples(project(), "single", recorded(),
+                                             registry=REGISTRY).events
