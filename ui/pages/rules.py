@@ -10,6 +10,7 @@ the engineer role; others see the controls disabled and why.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -43,6 +44,10 @@ from ui.version_table import VersionTableModel
 from ui.widgets.number_entry import NumberEntry
 
 LEFT_PX = 380
+
+
+STAGE_POLLS, STAGE_POLL_S = 600, 0.1
+"""How long stage_screenshot waits for the page and its preview (60 s)."""
 
 
 class RulesPage(QWidget):
@@ -367,6 +372,28 @@ class RulesPage(QWidget):
         """The version selected in the Versions tab."""
         index = self.version_view.currentIndex()
         return self.versions.number(index.row()) if index.isValid() else None
+
+    async def stage_screenshot(self) -> None:
+        """For `make screenshots`: the health flow (or the first) with its first tunable
+        lowered by a tenth of its range, and that edit's preview drawn."""
+        model = self.model
+        for _ in range(STAGE_POLLS):
+            if model.tunables:
+                break
+            await asyncio.sleep(STAGE_POLL_S)
+        if not model.tunables:
+            return
+        live = [flow for flow in ("p101_health",) if model.entry(flow) is not None]
+        if live and model.flow != live[0]:
+            model.select(live[0])
+        tunable = model.tunables[0]
+        model.set_edit(tunable.node, tunable.param,
+                       tunable.deployed - (tunable.maximum - tunable.minimum) / 10)
+        model.preview_now()
+        for _ in range(STAGE_POLLS):
+            if model.preview is not None and not model.previewing:
+                return
+            await asyncio.sleep(STAGE_POLL_S)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)

@@ -4,6 +4,7 @@ and export what is drawn as CSV or PNG."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 from typing import Any
@@ -245,6 +246,24 @@ class TrendsPage(QWidget):
             item.setCheckState(Qt.CheckState.Unchecked if on else Qt.CheckState.Checked)
 
     # -- actions ---------------------------------------------------------------------------
+
+    async def stage_screenshot(self) -> None:
+        """For `make screenshots`: up to six tags of three units on the plot over the last
+        minute (the demo runtime has just started), the cursor a little before now."""
+        units: list[str] = []
+        for tag in self.link.tags:
+            unit = tag.get("unit")
+            if unit and unit not in units and len(units) < 3:
+                units.append(unit)
+        for tag in [t["id"] for t in self.link.tags if t.get("unit") in units][:6]:
+            self.pick(tag)
+        self.range_buttons.button(60).click()
+        for _ in range(100):
+            if self.trend.fetches and all(pen.drawn is not None
+                                          for pen in self.trend.pens.values()):
+                break
+            await asyncio.sleep(0.1)
+        self.plot.place_cursor(time.time() - 10)
 
     def pick(self, tag: str, on: bool = True) -> None:
         """Check (or uncheck) `tag` in the picker, as a tap on its box does."""
